@@ -1,0 +1,32 @@
+/* Minimal assertion helpers for the unit tests: count checks, report each
+ * failure with file:line, and print "N passed, N failed" at the end. */
+#ifndef QB_TEST_CHECK_H
+#define QB_TEST_CHECK_H
+
+#include <stdio.h>
+
+extern unsigned checks_passed, checks_failed;
+
+#define CHECK(cond, ...)                                                   \
+	do {                                                               \
+		if (cond) {                                                \
+			checks_passed++;                                   \
+		} else {                                                   \
+			checks_failed++;                                   \
+			fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, \
+				__LINE__, #cond);                          \
+			fprintf(stderr, __VA_ARGS__);                      \
+			fputc('\n', stderr);                               \
+		}                                                          \
+	} while (0)
+
+#define CHECKS_DEFINE unsigned checks_passed, checks_failed
+
+static inline int checks_report(const char *suite)
+{
+	printf("%s: %u checks\n", suite, checks_passed + checks_failed);
+	printf("%u passed, %u failed\n", checks_passed, checks_failed);
+	return checks_failed || !checks_passed ? 1 : 0;
+}
+
+#endif

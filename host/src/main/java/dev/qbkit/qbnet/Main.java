@@ -1,0 +1,51 @@
+// Entry point of the qbnet host driver: the picocli command tree, and the
+// rule that errors are one clear line plus a non-zero exit code.
+package dev.qbkit.qbnet;
+
+import dev.qbkit.qbnet.cli.CliError;
+import dev.qbkit.qbnet.cli.RunCommand;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+@Command(name = "qbnet", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
+        subcommands = { RunCommand.class, CommandLine.HelpCommand.class },
+        description = { "USB networking for qbkit boards: each attached board reaches this host's network",
+                "through a userspace NAT. No host driver or network setup is needed." })
+public final class Main implements Runnable {
+    static final class VersionProvider implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] { "qbnet " + Version.get() + " (link protocol 1, Java " + Runtime.version() + ")" };
+        }
+    }
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: try 'qbnet run --help'");
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    public static int execute(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setParameterExceptionHandler((e, a) -> {
+            CommandLine cmd = e.getCommandLine();
+            cmd.getErr().println("qbnet: " + e.getMessage());
+            cmd.getErr().println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for the options.");
+            return 2;
+        });
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof CliError) {
+                cmd.getErr().println("qbnet: " + e.getMessage());
+                return 1;
+            }
+            throw e;
+        });
+        return cli.execute(args);
+    }
+}

@@ -1,0 +1,307 @@
+// One attached board, from link up to link down: the control protocol of
+// doc/PROTOCOL.md section 4 (HELLO, version negotiation, CONFIG, KEEPALIVE,
+// ERROR), liveness, and the board's NAT. Runs on the board's own loop thread.
+package dev.qbkit.qbnet.board;
+
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.util.List;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xbill.DNS.Resolver;
+
+import dev.qbkit.qbnet.Version;
+import dev.qbkit.qbnet.link.BundleDrop;
+import dev.qbkit.qbnet.link.Bundles;
+import dev.qbkit.qbnet.link.ControlCodec;
+import dev.qbkit.qbnet.link.ControlMessage;
+import dev.qbkit.qbnet.link.ControlMessage.Config;
+import dev.qbkit.qbnet.link.ControlMessage.Hello;
+import dev.qbkit.qbnet.link.ControlMessage.Ipv4Prefix;
+import dev.qbkit.qbnet.link.ControlMessage.Keepalive;
+import dev.qbkit.qbnet.link.Link;
+import dev.qbkit.qbnet.loop.EventLoop;
+import dev.qbkit.qbnet.loop.Timer;
+import dev.qbkit.qbnet.nat.Counter;
+import dev.qbkit.qbnet.nat.Nat;
+import dev.qbkit.qbnet.nat.NatConfig;
+import dev.qbkit.qbnet.nat.Stats;
+
+public final class BoardSession implements Link.Handler {
+    private static final Logger log = LoggerFactory.getLogger(BoardSession.class);
+
+    public static final int PROTOCOL_MIN = 1;
+    public static final int PROTOCOL_MAX = 1;
+    static final long KEEPALIVE_INTERVAL = 1_000_000_000L;
+    static final long PEER_TIMEOUT = 5_000_000_000L;
+
+    public enum State {
+        WAITING_FOR_HELLO, ACTIVE, INCOMPATIBLE, CLOSED
+    }
+
+    private final String name;
+    private final Link link;
+    private final EventLoop loop;
+    private final NatConfig natConfig;
+    private final Resolver resolver;
+    private final List<InetSocketAddress> dnsUpstreams;
+    private final Runnable onEnd;
+    private final Stats stats = new Stats();
+    private final LinkOutput output;
+    private final long startedAt = System.nanoTime();
+    private State state = State.WAITING_FOR_HELLO;
+    private Hello boardHello;
+    private int version;
+    private int mtu;
+    private Nat nat;
+    private long lastReceivedAt = System.nanoTime();
+    private long keepaliveSeq;
+    private long lastRttNanos = -1;
+    private long keepaliveSentAt;
+
+    private final Timer keepaliveTimer = new Timer() {
+        @Override
+        protected void fire(long now) {
+            onKeepaliveTimer(now);
+        }
+    };
+
+    public BoardSession(String name, Link link, EventLoop loop, NatConfig natConfig, Resolver resolver,
+            List<InetSocketAddress> dnsUpstreams, Runnable onEnd) {
+        this.name = name;
+        this.link = link;
+        this.loop = loop;
+        this.natConfig = natConfig;
+        this.resolver = resolver;
+        this.dnsUpstreams = dnsUpstreams;
+        this.onEnd = onEnd;
+        this.output = new LinkOutput(link, stats);
+    }
+
+    /** Starts the link and greets the board; call on the loop thread. */
+    public void start() throws java.io.IOException {
+        loop.addFlushHook(this::flush);
+        link.start(this);
+        log.info("{}: link up ({})", name, link.description());
+        sendControl(new Hello(PROTOCOL_MIN, PROTOCOL_MAX, ControlMessage.ROLE_HOST, link.maxReceiveBundle(),
+                natConfig.mtu(), null, "qbnet " + Version.get(), 0));
+        loop.schedule(keepaliveTimer, loop.now() + KEEPALIVE_INTERVAL);
+        flush();
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public State state() {
+        return state;
+    }
+
+    public Stats stats() {
+        return stats;
+    }
+
+    public Hello boardHello() {
+        return boardHello;
+    }
+
+    public Nat nat() {
+        return nat;
+    }
+
+    public long startedAt() {
+        return startedAt;
+    }
+
+    public int version() {
+        return version;
+    }
+
+    public int mtu() {
+        return mtu;
+    }
+
+    public long lastRttNanos() {
+        return lastRttNanos;
+    }
+
+    public Link link() {
+        return link;
+    }
+
+    // ---- link events ------------------------------------------------------
+
+    @Override
+    public void onBundle(ByteBuffer buf, int offset, int length) {
+        lastReceivedAt = loop.now();
+        stats.inc(Counter.BUNDLES_RX);
+        stats.add(Counter.BYTES_RX, length);
+        BundleDrop drop = Bundles.validate(buf, offset, length, link.maxReceiveBundle());
+        if (drop != null) {
+            onBadBundle(drop);
+            return;
+        }
+        Bundles.forEachFrame(buf, offset, length, this::onFrame);
+    }
+
+    @Override
+    public void onBadBundle(BundleDrop reason) {
+        stats.inc(switch (reason) {
+            case BAD_MAGIC -> Counter.DROP_BUNDLE_BAD_MAGIC;
+            case BAD_FORMAT -> Counter.DROP_BUNDLE_BAD_FORMAT;
+            case BAD_LENGTH -> Counter.DROP_BUNDLE_BAD_LENGTH;
+            case TRUNCATED_FRAME -> Counter.DROP_BUNDLE_TRUNCATED_FRAME;
+        });
+        log.debug("{}: dropped a bundle: {}", name, reason.wireName());
+    }
+
+    private void onFrame(int channel, ByteBuffer buf, int offset, int length) {
+        stats.inc(Counter.FRAMES_RX);
+        switch (channel) {
+            case Bundles.CHANNEL_IP -> {
+                if (nat == null)
+                    stats.inc(Counter.DROP_IP_BEFORE_HELLO);
+                else
+                    nat.onPacket(buf, offset, length);
+            }
+            case Bundles.CHANNEL_CONTROL -> onControl(buf, offset, length);
+            default -> stats.inc(Counter.DROP_UNKNOWN_CHANNEL);
+        }
+    }
+
+    @Override
+    public void onSent(ByteBuffer bundle) {
+        output.recycle(bundle);
+    }
+
+    @Override
+    public void onWritable() {
+        if (nat != null)
+            nat.onLinkWritable();
+    }
+
+    @Override
+    public void onClosed(String reason) {
+        if (state == State.CLOSED)
+            return;
+        state = State.CLOSED;
+        loop.cancel(keepaliveTimer);
+        int flows = nat == null ? 0 : nat.tcp().size() + nat.udp().size();
+        if (nat != null)
+            nat.close();
+        log.info("{}: link down: {} (received {} bundles / {} bytes, sent {} / {}, {} drops; freed {} flows)",
+                name, reason, stats.get(Counter.BUNDLES_RX), stats.get(Counter.BYTES_RX),
+                stats.get(Counter.BUNDLES_TX), stats.get(Counter.BYTES_TX), stats.totalDrops(), flows);
+        onEnd.run();
+    }
+
+    private void flush() {
+        if (state == State.CLOSED)
+            return;
+        if (nat != null)
+            nat.flush();
+        output.flush();
+    }
+
+    // ---- control protocol -------------------------------------------------
+
+    private void onControl(ByteBuffer buf, int offset, int length) {
+        ControlCodec.Decoded decoded = ControlCodec.decode(buf, offset, length);
+        if (decoded.malformed() != null) {
+            stats.inc(Counter.DROP_CONTROL_MALFORMED);
+            log.warn("{}: malformed control message from the board: {}", name, decoded.malformed());
+            return;
+        }
+        if (!decoded.isOk()) {
+            stats.inc(Counter.DROP_CONTROL_UNKNOWN_TYPE);
+            log.debug("{}: ignoring control message of unknown type {}", name, decoded.unknownType());
+            return;
+        }
+        switch (decoded.message()) {
+            case Hello hello -> onHello(hello);
+            case Keepalive k -> onKeepalive(k);
+            case ControlMessage.Error e -> log.warn("{}: board reports error {}: {}", name, e.code(),
+                    e.text() == null ? "(no text)" : e.text());
+            case Config c -> {
+                log.warn("{}: the board sent CONFIG, which only hosts send; ignoring", name);
+                sendControl(new ControlMessage.Error(ControlMessage.ERROR_PROTOCOL, "CONFIG is sent by the host only"));
+            }
+        }
+    }
+
+    private void onHello(Hello hello) {
+        if (hello.role() != ControlMessage.ROLE_BOARD) {
+            log.warn("{}: the peer says it is a host, not a board: two qbnet drivers connected to each other?", name);
+            sendControl(new ControlMessage.Error(ControlMessage.ERROR_PROTOCOL, "both ends are hosts"));
+            return;
+        }
+        int common = Math.min(PROTOCOL_MAX, hello.versionMax());
+        if (common < Math.max(PROTOCOL_MIN, hello.versionMin())) {
+            state = State.INCOMPATIBLE;
+            String text = "host speaks " + PROTOCOL_MIN + "-" + PROTOCOL_MAX + ", board " + hello.versionMin() + "-"
+                    + hello.versionMax();
+            log.error("{}: no common protocol version ({}); update {}", name, text,
+                    hello.versionMin() > PROTOCOL_MAX ? "qbnet on this host" : "qbnetd on the board");
+            sendControl(new ControlMessage.Error(ControlMessage.ERROR_VERSION, text));
+            return;
+        }
+        int boardMtu = hello.mtu() == 0 ? 1500 : hello.mtu();
+        int limit = (int) Math.min(hello.maxBundle(), link.maxReceiveBundle()) - 2 * Bundles.FRAME_HEADER_SIZE;
+        int newMtu = Math.min(Math.min(natConfig.mtu(), boardMtu), Math.min(limit, 65535));
+        boolean first = boardHello == null;
+        boardHello = hello;
+        version = common;
+        output.setMaxBundle((int) hello.maxBundle());
+        if (nat == null || newMtu != mtu) {
+            if (nat != null) {
+                log.info("{}: MTU changes {} -> {}; resetting flows", name, mtu, newMtu);
+                nat.close();
+            }
+            mtu = newMtu;
+            nat = new Nat(natConfig.withMtu(mtu), loop, output, stats, resolver, dnsUpstreams);
+        }
+        state = State.ACTIVE;
+        Config config = new Config(mtu, new Ipv4Prefix(natConfig.boardAddress4(), natConfig.prefixLength4()),
+                natConfig.gateway4(), List.of(natConfig.dns4()), null, null, List.of());
+        sendControl(config);
+        String line = "{}: board {} ({}) {}, protocol {}, MTU {}, address {} via {}, DNS {}";
+        Object[] args = { name, hello.serial() == null ? "(no serial)" : hello.serial(),
+                hello.software() == null ? "unknown software" : hello.software(), first ? "attached" : "said HELLO again",
+                version, mtu, config.ipv4(), natConfig.gateway4().getHostAddress(), natConfig.dns4().getHostAddress() };
+        log.info(line, args);
+    }
+
+    private void onKeepalive(Keepalive k) {
+        stats.inc(Counter.KEEPALIVES_RX);
+        if (k.isReply()) {
+            if (k.echo() == keepaliveSeq - 1 && keepaliveSentAt != 0)
+                lastRttNanos = loop.now() - keepaliveSentAt;
+            return;
+        }
+        sendControl(new Keepalive(keepaliveSeq++, k.seq()));
+    }
+
+    private void onKeepaliveTimer(long now) {
+        if (state == State.CLOSED)
+            return;
+        if (now - lastReceivedAt > PEER_TIMEOUT) {
+            log.warn("{}: nothing from the board for {} s; closing the link", name, PEER_TIMEOUT / 1_000_000_000L);
+            link.close("board silent");
+            return;
+        }
+        if (now - output.lastFlushAt() >= KEEPALIVE_INTERVAL) {
+            keepaliveSentAt = now;
+            sendControl(new Keepalive(keepaliveSeq++ & 0xFFFFFFFFL, -1));
+        }
+        loop.schedule(keepaliveTimer, now + KEEPALIVE_INTERVAL);
+    }
+
+    private void sendControl(ControlMessage message) {
+        output.sendControl(ControlCodec.encode(message));
+    }
+
+    public void close(String reason) {
+        link.close(reason);
+    }
+}

@@ -1,0 +1,107 @@
+// Collects everything the host sends a board into bundles: IP packets from
+// the NAT and control messages, written in place into pooled buffers and
+// handed to the link when full or at the end of each loop round.
+package dev.qbkit.qbnet.board;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+
+import dev.qbkit.qbnet.link.BundleBuilder;
+import dev.qbkit.qbnet.link.Bundles;
+import dev.qbkit.qbnet.link.Link;
+import dev.qbkit.qbnet.nat.Counter;
+import dev.qbkit.qbnet.nat.PacketOutput;
+import dev.qbkit.qbnet.nat.Stats;
+
+public final class LinkOutput implements PacketOutput {
+    private static final int SPARE_BUFFERS = 32;
+
+    private final Link link;
+    private final Stats stats;
+    private final BundleBuilder builder = new BundleBuilder();
+    private final ArrayDeque<ByteBuffer> spare = new ArrayDeque<>();
+    private int maxBundle = Bundles.INITIAL_MAX;
+    private long lastFlushAt;
+
+    public LinkOutput(Link link, Stats stats) {
+        this.link = link;
+        this.stats = stats;
+    }
+
+    /** The largest bundle the peer accepts, from its HELLO. */
+    public void setMaxBundle(int maxBundle) {
+        flush();
+        if (maxBundle != this.maxBundle)
+            spare.clear();
+        this.maxBundle = maxBundle;
+    }
+
+    public int maxBundle() {
+        return maxBundle;
+    }
+
+    @Override
+    public int begin(int maxLength) {
+        return beginFrame(Bundles.CHANNEL_IP, maxLength);
+    }
+
+    private int beginFrame(int channel, int maxLength) {
+        if (builder.isStarted() && !builder.fits(maxLength))
+            flush();
+        if (!builder.isStarted()) {
+            ByteBuffer buf = spare.poll();
+            builder.start(buf != null ? buf : ByteBuffer.allocateDirect(maxBundle), maxBundle);
+            if (!builder.fits(maxLength))
+                throw new IllegalStateException(maxLength + "-byte frame cannot fit a " + maxBundle + "-byte bundle");
+        }
+        return builder.beginFrame(channel);
+    }
+
+    @Override
+    public ByteBuffer buffer() {
+        return builder.buffer();
+    }
+
+    @Override
+    public void commit(int length) {
+        builder.endFrame(length);
+        stats.inc(Counter.FRAMES_TX);
+    }
+
+    public void sendControl(byte[] payload) {
+        int at = beginFrame(Bundles.CHANNEL_CONTROL, payload.length);
+        builder.buffer().put(at, payload);
+        commit(payload.length);
+    }
+
+    @Override
+    public boolean congested() {
+        return link.congested();
+    }
+
+    /** Hands the bundle being built, if any, to the link. */
+    public void flush() {
+        if (!builder.isStarted() || builder.frames() == 0)
+            return;
+        ByteBuffer bundle = builder.finish();
+        int size = bundle.remaining();
+        if (link.send(bundle)) {
+            stats.inc(Counter.BUNDLES_TX);
+            stats.add(Counter.BYTES_TX, size);
+            lastFlushAt = System.nanoTime();
+        } else {
+            stats.inc(Counter.DROP_LINK_OVERFLOW);
+            recycle(bundle);
+        }
+    }
+
+    public long lastFlushAt() {
+        return lastFlushAt;
+    }
+
+    /** The link is done with a buffer. */
+    public void recycle(ByteBuffer bundle) {
+        if (bundle.capacity() >= maxBundle && spare.size() < SPARE_BUFFERS)
+            spare.add(bundle);
+    }
+}

@@ -1,0 +1,98 @@
+// picocli converters for addresses and sizes, with errors that say what a
+// valid value looks like.
+package dev.qbkit.qbnet.cli;
+
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+
+import dev.qbkit.qbnet.link.ControlMessage.Ipv4Prefix;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.TypeConversionException;
+
+final class Converters {
+    private Converters() {
+    }
+
+    static Inet4Address ipv4(String s) {
+        if (!s.matches("\\d{1,3}(\\.\\d{1,3}){3}"))
+            throw new TypeConversionException("'" + s + "' is not an IPv4 address like 10.113.98.1");
+        try {
+            InetAddress a = InetAddress.getByName(s);
+            if (a instanceof Inet4Address v4)
+                return v4;
+        } catch (java.net.UnknownHostException e) {
+            // fall through
+        }
+        throw new TypeConversionException("'" + s + "' is not an IPv4 address like 10.113.98.1");
+    }
+
+    static final class Ipv4Converter implements ITypeConverter<Inet4Address> {
+        @Override
+        public Inet4Address convert(String value) {
+            return ipv4(value);
+        }
+    }
+
+    static final class PrefixConverter implements ITypeConverter<Ipv4Prefix> {
+        @Override
+        public Ipv4Prefix convert(String value) {
+            String[] parts = value.split("/", -1);
+            if (parts.length != 2 || !parts[1].matches("\\d{1,2}"))
+                throw new TypeConversionException("'" + value + "' is not ADDRESS/PREFIX like 10.113.98.2/24");
+            int prefix = Integer.parseInt(parts[1]);
+            if (prefix < 1 || prefix > 30)
+                throw new TypeConversionException("prefix length " + prefix + " must be 1..30");
+            return new Ipv4Prefix(ipv4(parts[0]), prefix);
+        }
+    }
+
+    static final class EndpointConverter implements ITypeConverter<InetSocketAddress> {
+        @Override
+        public InetSocketAddress convert(String value) {
+            String host = value;
+            int port = 53;
+            if (value.startsWith("[")) {
+                int close = value.indexOf(']');
+                if (close < 0)
+                    throw new TypeConversionException("'" + value + "': missing ']' in [IPv6]:PORT");
+                host = value.substring(1, close);
+                if (close + 1 < value.length()) {
+                    if (value.charAt(close + 1) != ':')
+                        throw new TypeConversionException("'" + value + "' is not [IPv6]:PORT");
+                    port = port(value.substring(close + 2));
+                }
+            } else if (value.indexOf(':') >= 0 && value.indexOf(':') == value.lastIndexOf(':')) {
+                host = value.substring(0, value.indexOf(':'));
+                port = port(value.substring(value.indexOf(':') + 1));
+            }
+            if (!host.matches("[0-9a-fA-F:.]+"))
+                throw new TypeConversionException("'" + value + "' is not an IP address (names are not allowed here)");
+            try {
+                return new InetSocketAddress(InetAddress.getByName(host), port);
+            } catch (java.net.UnknownHostException e) {
+                throw new TypeConversionException("'" + value + "' is not an IP address");
+            }
+        }
+    }
+
+    static int port(String s) {
+        if (!s.matches("\\d{1,5}") || Integer.parseInt(s) < 1 || Integer.parseInt(s) > 65535)
+            throw new TypeConversionException("'" + s + "' is not a port number 1..65535");
+        return Integer.parseInt(s);
+    }
+
+    /** A transport address: unix:PATH (usb arrives with the USB transport). */
+    record LinkAddress(String scheme, Path path) {
+    }
+
+    static final class LinkConverter implements ITypeConverter<LinkAddress> {
+        @Override
+        public LinkAddress convert(String value) {
+            if (value.startsWith("unix:") && value.length() > 5)
+                return new LinkAddress("unix", Path.of(value.substring(5)));
+            throw new TypeConversionException("'" + value + "' is not a link: use unix:PATH");
+        }
+    }
+}

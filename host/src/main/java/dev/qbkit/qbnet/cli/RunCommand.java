@@ -1,0 +1,109 @@
+// `qbnet run`: starts the host driver, serves boards until interrupted.
+package dev.qbkit.qbnet.cli;
+
+import java.net.Inet4Address;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+import dev.qbkit.qbnet.link.ControlMessage.Ipv4Prefix;
+import dev.qbkit.qbnet.nat.NatConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+@Command(name = "run", sortOptions = false, usageHelpAutoWidth = true,
+        description = "Serve attached boards: each gets its own NAT to this host's network.")
+public final class RunCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    LogOptions logOptions;
+
+    @Option(names = "--link", required = true, paramLabel = "unix:PATH", converter = Converters.LinkConverter.class,
+            description = "Where boards attach: unix:PATH listens on a Unix socket for qbnetd --link unix:PATH.")
+    Converters.LinkAddress link;
+
+    @Option(names = "--address", paramLabel = "ADDR/PREFIX", defaultValue = "10.113.98.2/24",
+            converter = Converters.PrefixConverter.class,
+            description = "IPv4 address and prefix given to the board (default: ${DEFAULT-VALUE}).")
+    Ipv4Prefix address;
+
+    @Option(names = "--gateway", paramLabel = "ADDR", defaultValue = "10.113.98.1", converter = Converters.Ipv4Converter.class,
+            description = "The board's gateway: this host (default: ${DEFAULT-VALUE}). With --allow-host-loopback it reaches the host's 127.0.0.1.")
+    Inet4Address gateway;
+
+    @Option(names = "--dns", paramLabel = "ADDR", defaultValue = "10.113.98.3", converter = Converters.Ipv4Converter.class,
+            description = "Virtual DNS server address the board uses, answered from the host's resolvers (default: ${DEFAULT-VALUE}).")
+    Inet4Address dns;
+
+    @Option(names = "--dns-upstream", paramLabel = "IP[:PORT]", converter = Converters.EndpointConverter.class,
+            description = "DNS server to forward the board's queries to, instead of the host's resolver configuration. Repeatable.")
+    List<InetSocketAddress> dnsUpstreams = new ArrayList<>();
+
+    @Option(names = "--mtu", paramLabel = "BYTES", defaultValue = "" + NatConfig.DEFAULT_MTU,
+            description = "Link MTU offered to the board, 576..65535 (default: ${DEFAULT-VALUE}).")
+    int mtu;
+
+    @Option(names = "--allow-host-loopback",
+            description = "Let the board reach this host's loopback (127.0.0.1) through the gateway address.")
+    boolean allowHostLoopback;
+
+    @Option(names = "--max-tcp-flows", paramLabel = "N", defaultValue = "16384",
+            description = "TCP connections per board (default: ${DEFAULT-VALUE}).")
+    int maxTcpFlows;
+
+    @Option(names = "--max-udp-flows", paramLabel = "N", defaultValue = "4096",
+            description = "UDP mappings per board (default: ${DEFAULT-VALUE}).")
+    int maxUdpFlows;
+
+    @Option(names = "--max-buffer", paramLabel = "MiB", defaultValue = "256",
+            description = "Memory for buffered flow data per board (default: ${DEFAULT-VALUE} MiB).")
+    int maxBufferMiB;
+
+    @Override
+    public Integer call() throws Exception {
+        logOptions.apply();
+        NatConfig config = natConfig();
+        var driver = new dev.qbkit.qbnet.board.HostDriver(config, dnsUpstreams);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            driver.close();
+            stopped.countDown();
+        }, "shutdown"));
+        try {
+            driver.listenUnix(link.path());
+        } catch (java.io.IOException e) {
+            throw new CliError("cannot listen on unix:" + link.path() + ": " + e.getMessage());
+        }
+        stopped.await();
+        return 0;
+    }
+
+    private NatConfig natConfig() {
+        if (mtu < 576 || mtu > 65535)
+            throw new ParameterException(spec.commandLine(), "--mtu " + mtu + " must be within 576..65535");
+        if (address.address().equals(gateway) || address.address().equals(dns) || gateway.equals(dns))
+            throw new ParameterException(spec.commandLine(), "--address, --gateway and --dns must be three different addresses");
+        if (maxTcpFlows < 1 || maxUdpFlows < 1)
+            throw new ParameterException(spec.commandLine(), "--max-tcp-flows and --max-udp-flows must be at least 1");
+        if (maxBufferMiB < 1 || maxBufferMiB > 1 << 20)
+            throw new ParameterException(spec.commandLine(), "--max-buffer must be 1..1048576 MiB");
+        NatConfig d = NatConfig.defaults();
+        return new NatConfig(address.address(), address.prefixLength(), gateway, dns, mtu, allowHostLoopback,
+                List.copyOf(dnsUpstreams), maxTcpFlows, maxUdpFlows, (long) maxBufferMiB << 20, d.tcpReceiveWindow(),
+                d.tcpSendBuffer(), d.tcpConnectTimeout(), d.tcpEstablishedIdle(), d.tcpClosingIdle(), d.tcpTimeWait(),
+                d.udpIdle(), d.udpDnsIdle(), d.maxDnsInFlight());
+    }
+
+    static Duration seconds(long s) {
+        return Duration.ofSeconds(s);
+    }
+}

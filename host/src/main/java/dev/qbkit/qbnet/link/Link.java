@@ -1,0 +1,46 @@
+// A transport that carries bundles to and from one board: the Unix stream
+// socket now, USB bulk endpoints next. The board session sees only this.
+package dev.qbkit.qbnet.link;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+public interface Link {
+    /** Events of one link, delivered on the board's loop thread. */
+    interface Handler {
+        /** One received bundle at {@code buf[offset, offset+length)}, valid only during the call. */
+        void onBundle(ByteBuffer buf, int offset, int length);
+
+        /** A bundle given to {@link #send} was written; its buffer may be reused. */
+        void onSent(ByteBuffer bundle);
+
+        /** The link was congested and has room again. */
+        void onWritable();
+
+        /** The link is gone; nothing more will be delivered. */
+        void onClosed(String reason);
+
+        /** A received bundle had a bad header (counted by the session). */
+        void onBadBundle(BundleDrop reason);
+    }
+
+    void start(Handler handler) throws IOException;
+
+    /**
+     * Queues a finished bundle for sending and takes its buffer until
+     * {@link Handler#onSent}. Returns false when the link is closed or over
+     * its hard queue limit; the caller keeps the buffer then.
+     */
+    boolean send(ByteBuffer bundle);
+
+    /** Past the soft queue limit: producers should hold new data. */
+    boolean congested();
+
+    /** The largest bundle this side accepts (its HELLO MAX_BUNDLE). */
+    int maxReceiveBundle();
+
+    void close(String reason);
+
+    /** How the link is attached, for logs: "unix:/run/qbnet.sock", "usb 1-2". */
+    String description();
+}

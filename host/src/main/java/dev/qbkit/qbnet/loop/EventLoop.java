@@ -1,0 +1,177 @@
+// One thread, one Selector: owns every channel and timer of one board (or of
+// the link acceptor). Other threads hand work in with execute(). After each
+// round of I/O, tasks and timers, the flush hooks run (acks, bundle output).
+package dev.qbkit.qbnet.loop;
+
+import java.io.IOException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.SelectableChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+public final class EventLoop implements Executor {
+    private static final Logger log = LoggerFactory.getLogger(EventLoop.class);
+
+    /** Receives readiness of one registered channel. */
+    @FunctionalInterface
+    public interface IoHandler {
+        void onReady(SelectionKey key) throws IOException;
+    }
+
+    private final String name;
+    private final Selector selector;
+    private final TimerQueue timers = new TimerQueue();
+    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean wakeupPending = new AtomicBoolean();
+    private final List<Runnable> flushHooks = new ArrayList<>();
+    private volatile boolean running = true;
+    private Thread thread;
+    private long handlerFailures;
+
+    public EventLoop(String name) throws IOException {
+        this.name = name;
+        this.selector = Selector.open();
+    }
+
+    public void start() {
+        thread = Thread.ofPlatform().name(name).daemon(false).start(this::run);
+    }
+
+    public boolean inLoop() {
+        return Thread.currentThread() == thread;
+    }
+
+    public long now() {
+        return System.nanoTime();
+    }
+
+    public TimerQueue timers() {
+        return timers;
+    }
+
+    public void schedule(Timer timer, long deadline) {
+        timers.schedule(timer, deadline);
+    }
+
+    public void cancel(Timer timer) {
+        timers.cancel(timer);
+    }
+
+    public SelectionKey register(SelectableChannel channel, int ops, IoHandler handler) throws ClosedChannelException {
+        return channel.register(selector, ops, handler);
+    }
+
+    /** Runs after every loop round, in the order added. */
+    public void addFlushHook(Runnable hook) {
+        flushHooks.add(hook);
+    }
+
+    public int registeredChannels() {
+        return selector.keys().size();
+    }
+
+    public long handlerFailures() {
+        return handlerFailures;
+    }
+
+    @Override
+    public void execute(Runnable task) {
+        tasks.add(task);
+        if (!inLoop() && wakeupPending.compareAndSet(false, true))
+            selector.wakeup();
+    }
+
+    /** Stops the loop after its current round; close hooks run on the loop thread. */
+    public void shutdown() {
+        running = false;
+        selector.wakeup();
+    }
+
+    public void join() throws InterruptedException {
+        if (thread != null)
+            thread.join();
+    }
+
+    private void run() {
+        try {
+            while (running) {
+                long timeout = selectTimeoutMillis();
+                if (timeout == 0)
+                    selector.selectNow();
+                else
+                    selector.select(timeout < 0 ? 0 : timeout);
+                wakeupPending.set(false);
+                dispatchSelected();
+                runTasks();
+                timers.runDue(now());
+                for (Runnable hook : flushHooks)
+                    guarded(hook);
+            }
+        } catch (IOException | RuntimeException e) {
+            log.error("{}: event loop failed: {}", name, e.toString(), e);
+        } finally {
+            runTasks();
+            try {
+                selector.close();
+            } catch (IOException e) {
+                log.debug("{}: closing selector: {}", name, e.toString());
+            }
+        }
+    }
+
+    /** Milliseconds to block: 0 for "poll", -1 for "until woken". */
+    private long selectTimeoutMillis() {
+        if (!tasks.isEmpty())
+            return 0;
+        long next = timers.nextDeadline();
+        if (next == Long.MAX_VALUE)
+            return -1;
+        long nanos = next - now();
+        if (nanos <= 0)
+            return 0;
+        return Math.max(1, (nanos + 999_999) / 1_000_000);
+    }
+
+    private void dispatchSelected() {
+        var selected = selector.selectedKeys();
+        if (selected.isEmpty())
+            return;
+        for (var it = selected.iterator(); it.hasNext();) {
+            SelectionKey key = it.next();
+            it.remove();
+            if (!key.isValid())
+                continue;
+            IoHandler handler = (IoHandler) key.attachment();
+            try {
+                handler.onReady(key);
+            } catch (IOException | RuntimeException e) {
+                handlerFailures++;
+                log.warn("{}: I/O handler failed: {}", name, e.toString(), e);
+                key.cancel();
+            }
+        }
+    }
+
+    private void runTasks() {
+        Runnable task;
+        while ((task = tasks.poll()) != null)
+            guarded(task);
+    }
+
+    private void guarded(Runnable r) {
+        try {
+            r.run();
+        } catch (RuntimeException e) {
+            handlerFailures++;
+            log.warn("{}: task failed: {}", name, e.toString(), e);
+        }
+    }
+}

@@ -1,0 +1,53 @@
+// Fixed-size direct chunks for flow buffers, capped per board. Flows take
+// chunks only while they hold data, so an idle flow holds none; freed chunks
+// are kept for reuse up to a small reserve.
+package dev.qbkit.qbnet.nat;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+
+public final class BufferPool {
+    public static final int CHUNK_SIZE = 64 * 1024;
+
+    private final long maxBytes;
+    private final int reserveChunks;
+    private final ArrayDeque<ByteBuffer> free = new ArrayDeque<>();
+    private long inUseBytes;
+    private long peakBytes;
+
+    public BufferPool(long maxBytes, int reserveChunks) {
+        this.maxBytes = maxBytes;
+        this.reserveChunks = reserveChunks;
+    }
+
+    /** A cleared chunk, or null when the per-board cap is reached. */
+    public ByteBuffer take() {
+        if (inUseBytes + CHUNK_SIZE > maxBytes)
+            return null;
+        ByteBuffer chunk = free.poll();
+        if (chunk == null)
+            chunk = ByteBuffer.allocateDirect(CHUNK_SIZE);
+        chunk.clear();
+        inUseBytes += CHUNK_SIZE;
+        peakBytes = Math.max(peakBytes, inUseBytes);
+        return chunk;
+    }
+
+    public void give(ByteBuffer chunk) {
+        inUseBytes -= CHUNK_SIZE;
+        if (free.size() < reserveChunks)
+            free.add(chunk);
+    }
+
+    public long inUseBytes() {
+        return inUseBytes;
+    }
+
+    public long peakBytes() {
+        return peakBytes;
+    }
+
+    public long maxBytes() {
+        return maxBytes;
+    }
+}

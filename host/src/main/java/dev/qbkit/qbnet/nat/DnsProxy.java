@@ -1,0 +1,142 @@
+// The board's resolver: DNS queries to the virtual DNS address are parsed and
+// sent on through the host's resolver configuration (dnsjava), and the answer
+// comes back from the virtual address. Bad queries are dropped and counted;
+// upstream failures are answered SERVFAIL, so the board never waits in vain.
+package dev.qbkit.qbnet.nat;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Executor;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xbill.DNS.ExtendedResolver;
+import org.xbill.DNS.Flags;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.OPTRecord;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.Resolver;
+import org.xbill.DNS.ResolverConfig;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.SimpleResolver;
+
+import dev.qbkit.qbnet.packet.IpWriter;
+
+public final class DnsProxy {
+    private static final Logger log = LoggerFactory.getLogger(DnsProxy.class);
+    private static final int UDP_MIN = 512;
+
+    private final NatContext ctx;
+    private final Executor loop;
+    private final Resolver resolver;
+    private int inFlight;
+    private boolean closed;
+    private boolean warnedNoServers;
+
+    public DnsProxy(NatContext ctx, Executor loop, Resolver resolver) {
+        this.ctx = ctx;
+        this.loop = loop;
+        this.resolver = resolver;
+    }
+
+    /** The upstream servers: the ones given, else the host's resolver configuration. */
+    public static List<InetSocketAddress> upstreams(List<InetSocketAddress> configured) {
+        if (!configured.isEmpty())
+            return configured;
+        return ResolverConfig.getCurrentConfig().servers();
+    }
+
+    /** A resolver over the upstreams, or null when there are none. */
+    public static Resolver resolverFor(List<InetSocketAddress> upstreams) {
+        if (upstreams.isEmpty())
+            return null;
+        ExtendedResolver resolver = new ExtendedResolver(upstreams.stream().map(a -> {
+            SimpleResolver r = new SimpleResolver(a);
+            r.setTimeout(Duration.ofSeconds(2));
+            return (Resolver) r;
+        }).toList());
+        resolver.setRetries(2);
+        resolver.setTimeout(Duration.ofSeconds(5));
+        return resolver;
+    }
+
+    public int inFlight() {
+        return inFlight;
+    }
+
+    public void close() {
+        closed = true;
+    }
+
+    public void onQuery(byte[] boardAddress, int boardPort, byte[] dnsAddress, ByteBuffer buf, int offset, int length) {
+        if (inFlight >= ctx.config().maxDnsInFlight()) {
+            ctx.stats().inc(Counter.DROP_DNS_LIMIT);
+            return;
+        }
+        Message query;
+        try {
+            ByteBuffer payload = buf.duplicate();
+            payload.limit(offset + length).position(offset);
+            query = new Message(payload);
+        } catch (IOException | RuntimeException e) {
+            ctx.stats().inc(Counter.DROP_DNS_MALFORMED);
+            return;
+        }
+        if (query.getHeader().getFlag(Flags.QR) || query.getQuestion() == null) {
+            ctx.stats().inc(Counter.DROP_DNS_MALFORMED);
+            return;
+        }
+        ctx.stats().inc(Counter.DNS_QUERIES);
+        int maxSize = replyLimit(query, boardAddress.length == 16);
+        if (resolver == null) {
+            if (!warnedNoServers) {
+                warnedNoServers = true;
+                log.warn("the host's resolver configuration lists no DNS servers; answering SERVFAIL "
+                        + "(set them in the OS, or pass --dns-upstream)");
+            }
+            reply(query, null, boardAddress, boardPort, dnsAddress, maxSize);
+            return;
+        }
+        inFlight++;
+        resolver.sendAsync(query).whenComplete((response, error) -> loop.execute(() -> {
+            inFlight--;
+            if (error != null)
+                log.debug("DNS {} failed upstream: {}", query.getQuestion(), error.toString());
+            reply(query, error == null ? response : null, boardAddress, boardPort, dnsAddress, maxSize);
+        }));
+    }
+
+    private void reply(Message query, Message response, byte[] boardAddress, int boardPort, byte[] dnsAddress,
+            int maxSize) {
+        if (closed)
+            return;
+        Message answer = response != null ? response : serverFailure(query);
+        if (response == null)
+            ctx.stats().inc(Counter.DNS_FAILURES);
+        answer.getHeader().setID(query.getHeader().getID());
+        byte[] wire = answer.toWire(maxSize);
+        UdpTable.writeDatagram(ctx, dnsAddress, 53, boardAddress, boardPort, ByteBuffer.wrap(wire));
+    }
+
+    private static Message serverFailure(Message query) {
+        Message m = new Message(query.getHeader().getID());
+        m.getHeader().setFlag(Flags.QR);
+        m.getHeader().setFlag(Flags.RA);
+        if (query.getHeader().getFlag(Flags.RD))
+            m.getHeader().setFlag(Flags.RD);
+        m.getHeader().setRcode(Rcode.SERVFAIL);
+        m.addRecord(query.getQuestion(), Section.QUESTION);
+        return m;
+    }
+
+    /** The UDP payload limit the query allows (EDNS0 or 512), within the link MTU. */
+    private int replyLimit(Message query, boolean ipv6) {
+        OPTRecord opt = query.getOPT();
+        int requested = opt == null ? UDP_MIN : Math.max(UDP_MIN, opt.getPayloadSize());
+        int linkLimit = ctx.config().mtu() - IpWriter.headerLength(ipv6) - UdpTable.HEADER;
+        return Math.min(requested, linkLimit);
+    }
+}

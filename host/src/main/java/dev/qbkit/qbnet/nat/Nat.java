@@ -1,0 +1,167 @@
+// One board's NAT: takes the board's IP packets, hands each to its protocol
+// table (TCP, UDP with the DNS proxy), and owns what they share: buffers,
+// counters, the ack list flushed at the end of every loop round.
+package dev.qbkit.qbnet.nat;
+
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import org.xbill.DNS.Resolver;
+
+import dev.qbkit.qbnet.loop.EventLoop;
+import dev.qbkit.qbnet.loop.Timer;
+import dev.qbkit.qbnet.packet.IpPacket;
+import dev.qbkit.qbnet.packet.IpProtocol;
+
+public final class Nat implements NatContext {
+    private final NatConfig config;
+    private final EventLoop loop;
+    private final PacketOutput output;
+    private final Stats stats;
+    private final BufferPool buffers;
+    private final LinkWaiters waiters = new LinkWaiters();
+    private final TcpTable tcp;
+    private final UdpTable udp;
+    private final DnsProxy dns;
+    private final IpPacket ip = new IpPacket();
+    private final List<TcpFlow> ackQueue = new ArrayList<>();
+    private final SplittableRandom random = new SplittableRandom(new SecureRandom().nextLong());
+    private int ipId;
+
+    public Nat(NatConfig config, EventLoop loop, PacketOutput output, Stats stats, Resolver resolver,
+            List<InetSocketAddress> dnsUpstreams) {
+        this.config = config;
+        this.loop = loop;
+        this.output = output;
+        this.stats = stats;
+        this.buffers = new BufferPool(config.maxBufferedBytes(), 64);
+        Policy policy = new Policy(config);
+        this.dns = new DnsProxy(this, loop, resolver);
+        this.tcp = new TcpTable(this, policy, () -> new NioTcpSocket(loop), random::nextInt, () -> dnsUpstreams);
+        this.udp = new UdpTable(this, loop, policy, dns);
+    }
+
+    /** Handles one IP packet from the board. */
+    public void onPacket(ByteBuffer buf, int offset, int length) {
+        if (!ip.parse(buf, offset, length)) {
+            stats.inc(ip.reject() == IpPacket.Reject.FRAGMENT ? Counter.DROP_IP_FRAGMENT : Counter.DROP_IP_MALFORMED);
+            return;
+        }
+        if (!isUsableSource(buf, ip.sourceOffset(), ip.isIpv6())) {
+            stats.inc(Counter.DROP_IP_BAD_SOURCE);
+            return;
+        }
+        switch (ip.protocol()) {
+            case IpProtocol.TCP -> tcp.onPacket(ip);
+            case IpProtocol.UDP -> udp.onPacket(ip);
+            default -> stats.inc(Counter.DROP_IP_PROTOCOL);
+        }
+    }
+
+    /** Unspecified, loopback, multicast or broadcast sources are never a board's own. */
+    static boolean isUsableSource(ByteBuffer buf, int at, boolean ipv6) {
+        if (!ipv6) {
+            int first = Byte.toUnsignedInt(buf.get(at));
+            return first != 0 && first != 127 && first < 224;
+        }
+        if (Byte.toUnsignedInt(buf.get(at)) == 0xFF)
+            return false;
+        long high = buf.getLong(at);
+        long low = buf.getLong(at + 8);
+        return !(high == 0 && (low == 0 || low == 1));
+    }
+
+    /** End of a loop round: owed acks, then flows waiting for link room. */
+    public void flush() {
+        for (int i = 0; i < ackQueue.size(); i++)
+            ackQueue.get(i).flushAck();
+        ackQueue.clear();
+        if (!waiters.isEmpty() && !output.congested())
+            waiters.drain(output);
+    }
+
+    public void onLinkWritable() {
+        waiters.drain(output);
+    }
+
+    /** Frees every flow and socket of this board. */
+    public void close() {
+        tcp.discardAll();
+        udp.closeAll();
+        dns.close();
+        ackQueue.clear();
+    }
+
+    public TcpTable tcp() {
+        return tcp;
+    }
+
+    public UdpTable udp() {
+        return udp;
+    }
+
+    public DnsProxy dns() {
+        return dns;
+    }
+
+    // ---- NatContext ---------------------------------------------------------
+
+    @Override
+    public long now() {
+        return loop.now();
+    }
+
+    @Override
+    public void schedule(Timer timer, long deadline) {
+        loop.schedule(timer, deadline);
+    }
+
+    @Override
+    public void cancel(Timer timer) {
+        loop.cancel(timer);
+    }
+
+    @Override
+    public PacketOutput output() {
+        return output;
+    }
+
+    @Override
+    public LinkWaiters linkWaiters() {
+        return waiters;
+    }
+
+    @Override
+    public BufferPool buffers() {
+        return buffers;
+    }
+
+    @Override
+    public Stats stats() {
+        return stats;
+    }
+
+    @Override
+    public NatConfig config() {
+        return config;
+    }
+
+    @Override
+    public int nextIpId() {
+        return ipId++;
+    }
+
+    @Override
+    public void ackLater(TcpFlow flow) {
+        ackQueue.add(flow);
+    }
+
+    @Override
+    public void flowClosed(TcpFlow flow) {
+        tcp.onFlowClosed(flow);
+    }
+}

@@ -1,0 +1,32 @@
+// What a flow needs from the board it belongs to: the clock and timers, the
+// packet output, buffers, counters and settings, and the flow registry.
+package dev.qbkit.qbnet.nat;
+
+import dev.qbkit.qbnet.loop.Timer;
+
+public interface NatContext {
+    long now();
+
+    void schedule(Timer timer, long deadline);
+
+    void cancel(Timer timer);
+
+    PacketOutput output();
+
+    LinkWaiters linkWaiters();
+
+    BufferPool buffers();
+
+    Stats stats();
+
+    NatConfig config();
+
+    /** Identification field for the next IPv4 packet to the board. */
+    int nextIpId();
+
+    /** Asks for {@code flow.flushAck()} at the end of this loop round. */
+    void ackLater(TcpFlow flow);
+
+    /** A flow has ended and released everything it held. */
+    void flowClosed(TcpFlow flow);
+}

@@ -1,0 +1,123 @@
+// TcpSocket over a non-blocking NIO SocketChannel registered with the board's
+// event loop. Interest changes are cached so a busy flow does not re-arm the
+// selector on every packet.
+package dev.qbkit.qbnet.nat;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+
+import dev.qbkit.qbnet.loop.EventLoop;
+
+public final class NioTcpSocket implements TcpSocket, EventLoop.IoHandler {
+    private final EventLoop loop;
+    private SocketChannel channel;
+    private SelectionKey key;
+    private Listener listener;
+    private boolean connecting;
+    private int interest = -1;
+
+    public NioTcpSocket(EventLoop loop) {
+        this.loop = loop;
+    }
+
+    @Override
+    public void connect(InetSocketAddress remote, Listener listener) throws IOException {
+        this.listener = listener;
+        channel = SocketChannel.open(remote.getAddress() instanceof java.net.Inet6Address
+                ? java.net.StandardProtocolFamily.INET6 : java.net.StandardProtocolFamily.INET);
+        channel.configureBlocking(false);
+        // Segments arrive already coalesced by the board's stack; do not add Nagle delay.
+        channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        connecting = !channel.connect(remote);
+        key = loop.register(channel, connecting ? SelectionKey.OP_CONNECT : 0, this);
+        if (!connecting)
+            listener.onConnected();
+    }
+
+    @Override
+    public void onReady(SelectionKey k) {
+        if (connecting) {
+            if (!k.isConnectable())
+                return;
+            try {
+                channel.finishConnect();
+            } catch (IOException e) {
+                connecting = false;
+                listener.onConnectFailed(e);
+                return;
+            }
+            connecting = false;
+            interest = -1;
+            k.interestOps(0);
+            listener.onConnected();
+            return;
+        }
+        int ready = k.readyOps();
+        if ((ready & SelectionKey.OP_READ) != 0)
+            listener.onReadable();
+        if ((ready & SelectionKey.OP_WRITE) != 0 && k.isValid())
+            listener.onWritable();
+    }
+
+    @Override
+    public long read(ByteBuffer[] dsts, int offset, int length) throws IOException {
+        return channel.read(dsts, offset, length);
+    }
+
+    @Override
+    public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
+        return channel.write(srcs, offset, length);
+    }
+
+    @Override
+    public int write(ByteBuffer src) throws IOException {
+        return channel.write(src);
+    }
+
+    @Override
+    public void shutdownOutput() throws IOException {
+        channel.shutdownOutput();
+    }
+
+    @Override
+    public void setInterest(boolean read, boolean write) {
+        int ops = (read ? SelectionKey.OP_READ : 0) | (write ? SelectionKey.OP_WRITE : 0);
+        if (ops == interest || key == null || !key.isValid() || connecting)
+            return;
+        interest = ops;
+        key.interestOps(ops);
+    }
+
+    @Override
+    public void close() {
+        if (key != null)
+            key.cancel();
+        closeQuietly();
+    }
+
+    @Override
+    public void abort() {
+        if (channel != null && channel.isOpen()) {
+            try {
+                channel.setOption(StandardSocketOptions.SO_LINGER, 0);
+            } catch (IOException | UnsupportedOperationException e) {
+                // the reset becomes an orderly close; nothing else to do
+            }
+        }
+        close();
+    }
+
+    private void closeQuietly() {
+        if (channel == null)
+            return;
+        try {
+            channel.close();
+        } catch (IOException e) {
+            // closing: nothing left to report to
+        }
+    }
+}

@@ -1,0 +1,913 @@
+// One TCP connection from the board, terminated here and carried on over a
+// host socket. Toward the board this is a full TCP endpoint (RFC 9293): it
+// answers the SYN once the host connect succeeds (MSS, window scaling),
+// acknowledges board data only once it reached the host socket, keeps data
+// sent to the board until acknowledged and retransmits it (RFC 6298 RTO,
+// fast retransmit with NewReno partial acks), probes zero windows, and
+// carries FIN in each direction on its own (half-close).
+package dev.qbkit.qbnet.nat;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.qbkit.qbnet.loop.Timer;
+import dev.qbkit.qbnet.packet.IpProtocol;
+import dev.qbkit.qbnet.packet.IpWriter;
+import dev.qbkit.qbnet.packet.TcpHeader;
+
+public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
+    private static final Logger log = LoggerFactory.getLogger(TcpFlow.class);
+
+    public enum State {
+        /** The board's SYN arrived; the host connect is under way; nothing sent yet. */
+        CONNECTING,
+        SYN_RECEIVED,
+        ESTABLISHED,
+        /** The board sent FIN; the host side may still send. */
+        CLOSE_WAIT,
+        LAST_ACK,
+        /** The host side ended; our FIN is not yet acknowledged. */
+        FIN_WAIT_1,
+        FIN_WAIT_2,
+        CLOSING,
+        TIME_WAIT,
+        CLOSED
+    }
+
+    static final long MIN_RTO = 200_000_000L;
+    static final long INITIAL_RTO = 1_000_000_000L;
+    static final long MAX_RTO = 60_000_000_000L;
+    static final long MAX_PERSIST = 10_000_000_000L;
+    static final int MAX_RETRANSMITS = 12;
+    static final int MAX_SYNACK_RETRANSMITS = 5;
+    static final int DEFAULT_MSS_IPV4 = 536;
+    static final int DEFAULT_MSS_IPV6 = 1220;
+
+    private final NatContext ctx;
+    private final FlowKey key;
+    private final TcpSocket socket;
+    private final InetSocketAddress hostEndpoint;
+    private final boolean ipv6;
+    private State state = State.CONNECTING;
+
+    // Receive side: board to host.
+    private final int irs;
+    private int rcvNxt; // next in-order sequence from the board; includes an accepted FIN
+    private ByteQueue toHost; // accepted from the board, not yet taken by the host socket
+    private boolean finReceived;
+    private boolean finDelivered;
+    private final int rcvShift;
+    private final int rcvWindow; // offered beyond the ack point, constant
+    private boolean ackOwed;
+
+    // Send side: host to board.
+    private final int iss;
+    private int sndUna;
+    private int sndNxt;
+    private int sndMax;
+    private long sndWnd;
+    private int sndWl1;
+    private int sndWl2;
+    private final int sndShift;
+    private final boolean windowScaling;
+    private final int mss;
+    private final int ourMss;
+    private ByteQueue toBoard; // bytes from sndUna on
+    private boolean hostEof;
+    private boolean finQueued;
+    private int finSeq;
+    private boolean readPaused;
+    private boolean hostClosed;
+
+    // Loss recovery (RFC 6298, RFC 5681/6582).
+    private long srtt = -1;
+    private long rttvar;
+    private long rto = INITIAL_RTO;
+    private int backoff;
+    private boolean timing;
+    private int timedSeq;
+    private long timedAt;
+    private long synAckSentAt;
+    private int dupAcks;
+    private boolean inRecovery;
+    private int recover;
+    private long cwnd;
+    private long ssthresh = Long.MAX_VALUE;
+
+    private long lastActivity;
+    private boolean waiting;
+
+    private final Timer retransmitTimer = new Timer() {
+        @Override
+        protected void fire(long now) {
+            onRetransmitTimer(now);
+        }
+    };
+
+    private final Timer idleTimer = new Timer() {
+        @Override
+        protected void fire(long now) {
+            onIdleTimer(now);
+        }
+    };
+
+    /**
+     * Creates the flow for a board SYN. {@link #start} begins the host
+     * connect; the SYN is answered when it succeeds.
+     */
+    public TcpFlow(NatContext ctx, FlowKey key, TcpHeader syn, TcpSocket socket, InetSocketAddress hostEndpoint,
+            int iss) {
+        this.ctx = ctx;
+        this.key = key;
+        this.socket = socket;
+        this.hostEndpoint = hostEndpoint;
+        this.ipv6 = key.isIpv6();
+        this.irs = syn.seq();
+        this.rcvNxt = irs + 1;
+        this.iss = iss;
+        this.sndUna = iss;
+        this.sndNxt = iss;
+        this.sndMax = iss;
+        this.sndWnd = syn.window();
+        this.sndWl1 = irs;
+        this.sndWl2 = iss;
+        int ipAndTcp = IpWriter.headerLength(ipv6) + TcpHeader.MIN_LENGTH;
+        this.ourMss = ctx.config().mtu() - ipAndTcp;
+        int offered = syn.mss() > 0 ? syn.mss() : (ipv6 ? DEFAULT_MSS_IPV6 : DEFAULT_MSS_IPV4);
+        this.mss = Math.max(64, Math.min(offered, ourMss));
+        int capacity = ctx.config().tcpReceiveWindow();
+        this.windowScaling = syn.windowScale() >= 0;
+        if (windowScaling) {
+            this.sndShift = syn.windowScale();
+            int shift = 0;
+            while ((capacity >> shift) > 0xFFFF)
+                shift++;
+            this.rcvShift = Math.min(shift, 14);
+            this.rcvWindow = Math.min(capacity, 0xFFFF << rcvShift) & -(1 << rcvShift);
+        } else {
+            this.sndShift = 0;
+            this.rcvShift = 0;
+            this.rcvWindow = Math.min(capacity, 0xFFFF);
+        }
+        this.cwnd = 10L * mss;
+        this.lastActivity = ctx.now();
+    }
+
+    public void start() {
+        ctx.schedule(idleTimer, ctx.now() + ctx.config().tcpConnectTimeout().toNanos());
+        try {
+            socket.connect(hostEndpoint, this);
+        } catch (IOException e) {
+            onConnectFailed(e);
+        }
+    }
+
+    public FlowKey key() {
+        return key;
+    }
+
+    public State state() {
+        return state;
+    }
+
+    /** Bytes held for this flow in both directions. */
+    public int bufferedBytes() {
+        return (toHost == null ? 0 : toHost.size()) + (toBoard == null ? 0 : toBoard.size());
+    }
+
+    // ---- host socket events ----------------------------------------------
+
+    @Override
+    public void onConnected() {
+        if (state != State.CONNECTING)
+            return;
+        state = State.SYN_RECEIVED;
+        touch();
+        sndNxt = iss + 1;
+        sndMax = sndNxt;
+        synAckSentAt = ctx.now();
+        emit(iss, TcpHeader.SYN | TcpHeader.ACK, 0, true);
+        armRetransmit();
+        socket.setInterest(true, false); // servers that speak first (SSH, SMTP) may; keep it
+    }
+
+    @Override
+    public void onConnectFailed(IOException cause) {
+        if (state != State.CONNECTING)
+            return;
+        boolean refused = cause instanceof ConnectException;
+        ctx.stats().inc(refused ? Counter.TCP_CONNECT_REFUSED : Counter.TCP_CONNECT_FAILED);
+        log.debug("{}: connect to {} failed: {}", key, hostEndpoint, cause.toString());
+        // RFC 9293 reset for a refused SYN: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+        emit(0, TcpHeader.RST | TcpHeader.ACK, 0, false);
+        ctx.stats().inc(Counter.TCP_RESETS_TO_BOARD);
+        finish(false);
+    }
+
+    @Override
+    public void onReadable() {
+        if (state == State.CLOSED)
+            return;
+        readFromHost();
+        trySend();
+    }
+
+    @Override
+    public void onWritable() {
+        if (state == State.CLOSED || toHost == null)
+            return;
+        try {
+            if (toHost.writeTo(socket) > 0) {
+                touch();
+                ackLater();
+            }
+        } catch (IOException e) {
+            hostFailed(e);
+            return;
+        }
+        if (toHost.isEmpty()) {
+            updateInterest();
+            deliverFinIfDue();
+        }
+    }
+
+    private void readFromHost() {
+        while (!hostEof && state != State.CLOSED) {
+            int room = ctx.config().tcpSendBuffer() - sendQueued();
+            if (room <= 0) {
+                pauseReading();
+                return;
+            }
+            long n;
+            try {
+                n = toBoard().readFrom(socket, room);
+            } catch (IOException e) {
+                hostFailed(e);
+                return;
+            }
+            if (n < 0) {
+                hostEof = true;
+                updateInterest();
+                closeHostIfDone();
+                return;
+            }
+            if (n == 0) {
+                if (ctx.buffers().inUseBytes() + BufferPool.CHUNK_SIZE > ctx.buffers().maxBytes()) {
+                    ctx.stats().inc(Counter.DROP_TCP_BUFFER_LIMIT);
+                    pauseReading();
+                    ctx.linkWaiters().add(this);
+                }
+                return;
+            }
+            touch();
+            if (n < room)
+                return;
+        }
+    }
+
+    private void pauseReading() {
+        if (!readPaused) {
+            readPaused = true;
+            updateInterest();
+        }
+    }
+
+    private void resumeReadingIfRoom() {
+        if (readPaused && !hostEof && sendQueued() < ctx.config().tcpSendBuffer()) {
+            readPaused = false;
+            updateInterest();
+        }
+    }
+
+    private void updateInterest() {
+        if (hostClosed)
+            return;
+        boolean read = !readPaused && !hostEof && state != State.CONNECTING;
+        boolean write = toHost != null && !toHost.isEmpty();
+        socket.setInterest(read, write);
+    }
+
+    private void hostFailed(IOException e) {
+        log.debug("{}: host connection failed: {}", key, e.toString());
+        abortWithReset();
+    }
+
+    // ---- board segments --------------------------------------------------
+
+    /** Handles one segment from the board for this flow (RFC 9293 3.10.7.4). */
+    public void onSegment(ByteBuffer buf, TcpHeader seg) {
+        if (state == State.CLOSED)
+            return;
+        touch();
+        if (state == State.CONNECTING) {
+            if (seg.has(TcpHeader.RST) && seg.seq() == irs + 1) {
+                ctx.stats().inc(Counter.TCP_RESETS_FROM_BOARD);
+                socket.abort();
+                finish(false);
+            }
+            // A repeated SYN waits for the connect; anything else is early.
+            return;
+        }
+        if (seg.has(TcpHeader.SYN)) {
+            if (state == State.SYN_RECEIVED && seg.seq() == irs) {
+                emit(iss, TcpHeader.SYN | TcpHeader.ACK, 0, true); // duplicate SYN: our SYN-ACK was lost
+                ctx.stats().inc(Counter.TCP_RETRANSMITS);
+            } else {
+                ackNow(); // RFC 5961 challenge ACK
+            }
+            return;
+        }
+        if (!acceptable(seg)) {
+            if (!seg.has(TcpHeader.RST)) {
+                ctx.stats().inc(Counter.DROP_TCP_OUT_OF_WINDOW);
+                ackNow();
+            }
+            return;
+        }
+        if (seg.has(TcpHeader.RST)) {
+            ctx.stats().inc(Counter.TCP_RESETS_FROM_BOARD);
+            socket.abort();
+            hostClosed = true;
+            finish(false);
+            return;
+        }
+        if (!seg.has(TcpHeader.ACK))
+            return;
+        if (state == State.SYN_RECEIVED) {
+            if (seg.ack() != iss + 1) {
+                emitReset(seg.ack()); // <SEQ=SEG.ACK><CTL=RST>
+                return;
+            }
+            establish(seg);
+        }
+        if (!processAck(seg))
+            return;
+        if (seg.payloadLength() > 0)
+            onData(buf, seg);
+        if (seg.has(TcpHeader.FIN))
+            onFin(seg);
+        trySend();
+    }
+
+    private boolean acceptable(TcpHeader seg) {
+        int length = seg.segmentLength();
+        long window = freeWindow();
+        int seq = seg.seq();
+        if (length == 0)
+            return window == 0 ? seq == rcvNxt : inWindow(seq, window);
+        if (window == 0)
+            return false;
+        return inWindow(seq, window) || inWindow(seq + length - 1, window);
+    }
+
+    private boolean inWindow(int seq, long window) {
+        return !Seq.before(seq, rcvNxt) && Seq.diff(seq, rcvNxt) < window;
+    }
+
+    /** Bytes the board may still send beyond rcvNxt. */
+    private long freeWindow() {
+        return Math.max(0, (long) rcvWindow - pendingToHost());
+    }
+
+    private int pendingToHost() {
+        return toHost == null ? 0 : toHost.size();
+    }
+
+    private void establish(TcpHeader seg) {
+        state = State.ESTABLISHED;
+        if (backoff == 0)
+            sampleRtt(ctx.now() - synAckSentAt);
+        backoff = 0;
+        sndUna = seg.ack();
+        sndWnd = (long) seg.window() << sndShift;
+        sndWl1 = seg.seq();
+        sndWl2 = seg.ack();
+        ctx.cancel(retransmitTimer);
+        log.debug("{}: established (mss {}, board window scale {}, ours {})", key, mss, sndShift, rcvShift);
+    }
+
+    /** ACK field processing; false when the segment is not to be processed further. */
+    private boolean processAck(TcpHeader seg) {
+        int ack = seg.ack();
+        if (Seq.after(ack, sndMax)) {
+            ackNow(); // acknowledges something never sent
+            return false;
+        }
+        if (Seq.after(ack, sndUna)) {
+            onNewAck(ack);
+        } else if (ack == sndUna && seg.segmentLength() == 0 && sndMax != sndUna
+                && ((long) seg.window() << sndShift) == sndWnd) {
+            onDuplicateAck();
+        }
+        if (Seq.before(sndWl1, seg.seq()) || (sndWl1 == seg.seq() && !Seq.before(ack, sndWl2))) {
+            sndWnd = (long) seg.window() << sndShift;
+            sndWl1 = seg.seq();
+            sndWl2 = ack;
+        }
+        if (finQueued && Seq.after(ack, finSeq))
+            onOurFinAcked();
+        return state != State.CLOSED;
+    }
+
+    private void onNewAck(int ack) {
+        int acked = Seq.diff(ack, sndUna);
+        int data = Math.min(acked, sendQueued());
+        if (data > 0)
+            toBoard.discard(data);
+        sndUna = ack;
+        if (Seq.before(sndNxt, sndUna))
+            sndNxt = sndUna;
+        if (timing && !Seq.before(ack, timedSeq)) {
+            timing = false;
+            sampleRtt(ctx.now() - timedAt);
+        }
+        backoff = 0;
+        dupAcks = 0;
+        if (inRecovery) {
+            if (!Seq.before(ack, recover)) {
+                inRecovery = false;
+                cwnd = ssthresh;
+            } else {
+                retransmitOne(); // NewReno partial ack: the next hole
+            }
+        } else if (cwnd < ssthresh) {
+            cwnd += acked;
+        } else {
+            cwnd += Math.max(1, (long) mss * acked / cwnd);
+        }
+        if (sndMax == sndUna)
+            ctx.cancel(retransmitTimer);
+        else
+            ctx.schedule(retransmitTimer, ctx.now() + rto);
+        resumeReadingIfRoom();
+    }
+
+    private void onDuplicateAck() {
+        if (++dupAcks != 3 || inRecovery)
+            return;
+        ctx.stats().inc(Counter.TCP_FAST_RETRANSMITS);
+        ssthresh = Math.max(Seq.diff(sndMax, sndUna) / 2, 2L * mss);
+        cwnd = ssthresh;
+        inRecovery = true;
+        recover = sndMax;
+        retransmitOne();
+    }
+
+    private void onOurFinAcked() {
+        switch (state) {
+            case FIN_WAIT_1 -> state = State.FIN_WAIT_2;
+            case CLOSING -> enterTimeWait();
+            case LAST_ACK -> finish(true);
+            default -> {
+            }
+        }
+    }
+
+    private void onData(ByteBuffer buf, TcpHeader seg) {
+        if (finReceived)
+            return; // data after FIN: RFC 9293 says ignore
+        int seq = seg.seq();
+        int length = seg.payloadLength();
+        if (Seq.after(seq, rcvNxt)) {
+            // A gap: we keep no reordering queue; a duplicate ack asks for the hole.
+            ctx.stats().inc(Counter.DROP_TCP_OUT_OF_ORDER);
+            ackNow();
+            return;
+        }
+        int skip = Seq.diff(rcvNxt, seq);
+        if (skip >= length) {
+            ackNow(); // a retransmission of what we have
+            return;
+        }
+        int take = (int) Math.min(length - skip, freeWindow());
+        if (take <= 0) {
+            ackNow();
+            return;
+        }
+        rcvNxt += deliver(buf, seg.payloadOffset() + skip, take);
+        ackLater();
+    }
+
+    /** Passes board data to the host socket, queueing what it cannot take now. */
+    private int deliver(ByteBuffer buf, int offset, int length) {
+        int written = 0;
+        if (pendingToHost() == 0) {
+            ByteBuffer view = buf.duplicate();
+            view.limit(offset + length).position(offset);
+            try {
+                written = socket.write(view);
+            } catch (IOException e) {
+                hostFailed(e);
+                return 0;
+            }
+            if (written == length)
+                return written;
+        }
+        if (toHost == null)
+            toHost = new ByteQueue(ctx.buffers());
+        int queued = toHost.append(buf, offset + written, length - written);
+        if (queued < length - written)
+            ctx.stats().inc(Counter.DROP_TCP_BUFFER_LIMIT);
+        updateInterest();
+        return written + queued;
+    }
+
+    private void onFin(TcpHeader seg) {
+        if (finReceived || Seq.diff(seg.seq() + seg.payloadLength(), rcvNxt) != 0)
+            return; // not in order (yet): the board will retransmit it
+        finReceived = true;
+        rcvNxt++;
+        deliverFinIfDue();
+        ackLater();
+    }
+
+    /** Once everything before the board's FIN reached the host, half-close the host socket. */
+    private void deliverFinIfDue() {
+        if (!finReceived || finDelivered || pendingToHost() != 0 || state == State.CLOSED)
+            return;
+        try {
+            socket.shutdownOutput();
+        } catch (IOException e) {
+            hostFailed(e);
+            return;
+        }
+        finDelivered = true;
+        ackLater();
+        switch (state) {
+            case ESTABLISHED -> state = State.CLOSE_WAIT;
+            case FIN_WAIT_1 -> state = State.CLOSING;
+            case FIN_WAIT_2 -> enterTimeWait();
+            default -> {
+            }
+        }
+        closeHostIfDone();
+    }
+
+    // ---- sending to the board ---------------------------------------------
+
+    private int sendQueued() {
+        return toBoard == null ? 0 : toBoard.size();
+    }
+
+    private ByteQueue toBoard() {
+        if (toBoard == null)
+            toBoard = new ByteQueue(ctx.buffers());
+        return toBoard;
+    }
+
+    /** Sends what the board's window, the congestion window and the link allow. */
+    private void trySend() {
+        if (state == State.CONNECTING || state == State.SYN_RECEIVED || state == State.CLOSED
+                || state == State.TIME_WAIT)
+            return;
+        while (true) {
+            int inFlight = Seq.diff(sndNxt, sndUna);
+            int dataEnd = sndUna + sendQueued();
+            int unsent = Seq.diff(dataEnd, sndNxt);
+            if (unsent > 0) {
+                long usable = Math.min(sndWnd, cwnd) - inFlight;
+                if (usable <= 0) {
+                    if (sndWnd == 0 && sndMax == sndUna && !retransmitTimer.isArmed())
+                        armPersist();
+                    break;
+                }
+                if (ctx.output().congested()) {
+                    ctx.linkWaiters().add(this);
+                    break;
+                }
+                int length = (int) Math.min(Math.min(mss, unsent), usable);
+                if (length < mss && length < unsent && inFlight > 0)
+                    break; // avoid silly small segments while acks are due
+                boolean fin = hostEof && length == unsent;
+                sendData(length, fin);
+            } else if (unsent == 0 && hostEof && (!finQueued || sndNxt == finSeq)) {
+                sendData(0, true);
+                break;
+            } else {
+                break;
+            }
+        }
+        resumeReadingIfRoom();
+    }
+
+    private void sendData(int length, boolean fin) {
+        int seq = sndNxt;
+        int flags = TcpHeader.ACK | (fin ? TcpHeader.FIN : 0) | (length > 0 ? TcpHeader.PSH : 0);
+        if (Seq.before(seq, sndMax))
+            ctx.stats().inc(Counter.TCP_RETRANSMITS);
+        emit(seq, flags, length, false);
+        sndNxt = seq + length + (fin ? 1 : 0);
+        if (fin && !finQueued)
+            queueFin(seq + length);
+        if (Seq.after(sndNxt, sndMax)) {
+            if (!timing && length > 0) {
+                timing = true;
+                timedSeq = sndNxt;
+                timedAt = ctx.now();
+            }
+            sndMax = sndNxt;
+        }
+        if (!retransmitTimer.isArmed())
+            armRetransmit();
+    }
+
+    private void queueFin(int seq) {
+        finQueued = true;
+        finSeq = seq;
+        if (state == State.ESTABLISHED)
+            state = State.FIN_WAIT_1;
+        else if (state == State.CLOSE_WAIT)
+            state = State.LAST_ACK;
+    }
+
+    /** Resends one segment from sndUna (fast retransmit, partial ack). */
+    private void retransmitOne() {
+        int unsentData = sendQueued();
+        int length = Math.min(mss, unsentData);
+        boolean fin = finQueued && sndUna + length == finSeq;
+        if (length == 0 && !fin)
+            return;
+        int flags = TcpHeader.ACK | (fin ? TcpHeader.FIN : 0) | (length > 0 ? TcpHeader.PSH : 0);
+        ctx.stats().inc(Counter.TCP_RETRANSMITS);
+        timing = false;
+        emit(sndUna, flags, length, false);
+        int end = sndUna + length + (fin ? 1 : 0);
+        if (Seq.before(sndNxt, end))
+            sndNxt = end;
+        armRetransmit();
+    }
+
+    private void onRetransmitTimer(long now) {
+        if (state == State.CLOSED || state == State.TIME_WAIT)
+            return;
+        if (state == State.SYN_RECEIVED) {
+            if (++backoff > MAX_SYNACK_RETRANSMITS) {
+                log.debug("{}: board never completed the handshake", key);
+                abortWithReset();
+                return;
+            }
+            ctx.stats().inc(Counter.TCP_RETRANSMITS);
+            rto = Math.min(rto * 2, MAX_RTO);
+            emit(iss, TcpHeader.SYN | TcpHeader.ACK, 0, true);
+            armRetransmit();
+            return;
+        }
+        if (sndMax == sndUna) {
+            if (sndWnd == 0 && sendQueued() > 0) {
+                emit(sndUna - 1, TcpHeader.ACK, 0, false); // zero-window probe: the board answers with its window
+                backoff++;
+                armPersist();
+            }
+            return;
+        }
+        ctx.stats().inc(Counter.TCP_TIMEOUTS);
+        if (++backoff > MAX_RETRANSMITS) {
+            log.debug("{}: board stopped acknowledging; resetting", key);
+            abortWithReset();
+            return;
+        }
+        ssthresh = Math.max(Seq.diff(sndMax, sndUna) / 2, 2L * mss);
+        cwnd = mss;
+        inRecovery = false;
+        dupAcks = 0;
+        timing = false;
+        rto = Math.min(rto * 2, MAX_RTO);
+        sndNxt = sndUna; // go back N
+        int before = sndNxt;
+        trySend();
+        if (sndNxt == before) {
+            // The link is congested or the window shut: resend the first segment anyway.
+            retransmitOne();
+        }
+        armRetransmit();
+    }
+
+    private void armRetransmit() {
+        ctx.schedule(retransmitTimer, ctx.now() + rto);
+    }
+
+    private void armPersist() {
+        long interval = Math.min(rto << Math.min(backoff, 6), MAX_PERSIST);
+        ctx.schedule(retransmitTimer, ctx.now() + interval);
+    }
+
+    private void sampleRtt(long sample) {
+        sample = Math.max(sample, 1);
+        if (srtt < 0) {
+            srtt = sample;
+            rttvar = sample / 2;
+        } else {
+            rttvar = (3 * rttvar + Math.abs(srtt - sample)) / 4;
+            srtt = (7 * srtt + sample) / 8;
+        }
+        rto = Math.clamp(srtt + Math.max(1_000_000L, 4 * rttvar), MIN_RTO, MAX_RTO);
+    }
+
+    // ---- acks -------------------------------------------------------------
+
+    private void ackLater() {
+        if (!ackOwed) {
+            ackOwed = true;
+            ctx.ackLater(this);
+        }
+    }
+
+    private void ackNow() {
+        emit(sndNxt, TcpHeader.ACK, 0, false);
+    }
+
+    /** Sends the ack owed at the end of a loop round, unless data carried it. */
+    public void flushAck() {
+        if (ackOwed && state != State.CLOSED && state != State.CONNECTING)
+            ackNow();
+        ackOwed = false;
+    }
+
+    /** Acknowledges everything delivered, and the FIN once delivered. */
+    private int ackNumber() {
+        return rcvNxt - pendingToHost() - (finReceived && !finDelivered ? 1 : 0);
+    }
+
+    private int windowField(boolean syn) {
+        if (syn)
+            return Math.min(rcvWindow, 0xFFFF);
+        return Math.min(rcvWindow >>> rcvShift, 0xFFFF);
+    }
+
+    // ---- packet output ----------------------------------------------------
+
+    private void emit(int seq, int flags, int length, boolean syn) {
+        int options = syn ? (windowScaling ? 8 : 4) : 0;
+        int tcpLength = TcpHeader.MIN_LENGTH + options + length;
+        int ipLength = IpWriter.headerLength(ipv6) + tcpLength;
+        PacketOutput out = ctx.output();
+        int at = out.begin(ipLength);
+        ByteBuffer b = out.buffer();
+        int t = at + IpWriter.writeHeader(b, at, key.remoteAddress(), key.boardAddress(), IpProtocol.TCP, tcpLength,
+                ctx.nextIpId());
+        boolean withAck = (flags & TcpHeader.ACK) != 0;
+        b.putShort(t, (short) key.remotePort());
+        b.putShort(t + 2, (short) key.boardPort());
+        b.putInt(t + 4, seq);
+        b.putInt(t + 8, withAck ? ackNumber() : 0);
+        b.put(t + 12, (byte) (((TcpHeader.MIN_LENGTH + options) / 4) << 4));
+        b.put(t + 13, (byte) flags);
+        b.putShort(t + 14, (short) ((flags & TcpHeader.RST) != 0 ? 0 : windowField(syn)));
+        b.putInt(t + 16, 0); // checksum, urgent pointer
+        if (syn) {
+            b.put(t + 20, (byte) 2).put(t + 21, (byte) 4).putShort(t + 22, (short) ourMss);
+            if (windowScaling)
+                b.put(t + 24, (byte) 1).put(t + 25, (byte) 3).put(t + 26, (byte) 3).put(t + 27, (byte) rcvShift);
+        }
+        if (length > 0)
+            toBoard.copyTo(Seq.diff(seq, sndUna), length, b, t + TcpHeader.MIN_LENGTH + options);
+        IpWriter.fillTransportChecksum(b, at, ipv6, IpProtocol.TCP, tcpLength, 16);
+        out.commit(ipLength);
+        if (withAck)
+            ackOwed = false;
+    }
+
+    private void emitReset(int seq) {
+        emit(seq, TcpHeader.RST, 0, false);
+    }
+
+    // ---- endings ----------------------------------------------------------
+
+    private void closeHostIfDone() {
+        if (finDelivered && hostEof && !hostClosed) {
+            hostClosed = true;
+            socket.close();
+        }
+    }
+
+    private void enterTimeWait() {
+        state = State.TIME_WAIT;
+        ctx.cancel(retransmitTimer);
+        releaseBuffers();
+        closeHostIfDone();
+        ctx.schedule(idleTimer, ctx.now() + ctx.config().tcpTimeWait().toNanos());
+    }
+
+    /** Resets both sides: the host socket with RST, the board with RST|ACK. */
+    public void abortWithReset() {
+        if (state == State.CLOSED)
+            return;
+        if (state != State.CONNECTING) {
+            emit(sndNxt, TcpHeader.RST | TcpHeader.ACK, 0, false);
+            ctx.stats().inc(Counter.TCP_RESETS_TO_BOARD);
+        }
+        if (!hostClosed) {
+            hostClosed = true;
+            socket.abort();
+        }
+        finish(false);
+    }
+
+    /** Frees the flow without a word to the board (the board is gone). */
+    public void discard() {
+        if (state == State.CLOSED)
+            return;
+        if (!hostClosed) {
+            hostClosed = true;
+            socket.abort();
+        }
+        finish(false);
+    }
+
+    private void finish(boolean graceful) {
+        if (!hostClosed) {
+            hostClosed = true;
+            if (graceful)
+                socket.close();
+            else
+                socket.abort();
+        }
+        state = State.CLOSED;
+        ctx.cancel(retransmitTimer);
+        ctx.cancel(idleTimer);
+        releaseBuffers();
+        ctx.flowClosed(this);
+    }
+
+    private void releaseBuffers() {
+        if (toHost != null)
+            toHost.release();
+        if (toBoard != null)
+            toBoard.release();
+        toHost = null;
+        toBoard = null;
+    }
+
+    private void touch() {
+        lastActivity = ctx.now();
+    }
+
+    private long idleTimeout() {
+        NatConfig c = ctx.config();
+        return switch (state) {
+            case CONNECTING -> c.tcpConnectTimeout().toNanos();
+            case SYN_RECEIVED, ESTABLISHED -> c.tcpEstablishedIdle().toNanos();
+            case TIME_WAIT -> c.tcpTimeWait().toNanos();
+            default -> c.tcpClosingIdle().toNanos();
+        };
+    }
+
+    private void onIdleTimer(long now) {
+        if (state == State.CLOSED)
+            return;
+        if (state == State.TIME_WAIT) {
+            finish(true);
+            return;
+        }
+        long timeout = idleTimeout();
+        long due = state == State.CONNECTING ? timeout : lastActivity + timeout - now;
+        if (state != State.CONNECTING && due > 0) {
+            ctx.schedule(idleTimer, now + due);
+            return;
+        }
+        if (state == State.CONNECTING) {
+            ctx.stats().inc(Counter.TCP_CONNECT_FAILED);
+            log.debug("{}: connect to {} timed out", key, hostEndpoint);
+            emit(0, TcpHeader.RST | TcpHeader.ACK, 0, false);
+            ctx.stats().inc(Counter.TCP_RESETS_TO_BOARD);
+            finish(false);
+            return;
+        }
+        ctx.stats().inc(Counter.TCP_IDLE_CLOSED);
+        log.debug("{}: idle for {} s in {}; closing", key, timeout / 1_000_000_000L, state);
+        abortWithReset();
+    }
+
+    // ---- link waiting -----------------------------------------------------
+
+    @Override
+    public boolean resume() {
+        if (state == State.CLOSED)
+            return false;
+        if (readPaused)
+            resumeReadingIfRoom();
+        readFromHost();
+        trySend();
+        return waiting;
+    }
+
+    @Override
+    public boolean isWaiting() {
+        return waiting;
+    }
+
+    @Override
+    public void setWaiting(boolean waiting) {
+        this.waiting = waiting;
+    }
+
+    @Override
+    public String toString() {
+        return key + " " + state;
+    }
+}

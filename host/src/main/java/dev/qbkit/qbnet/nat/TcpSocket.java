@@ -1,0 +1,36 @@
+// The host side of one TCP flow, as the flow sees it: a non-blocking socket
+// whose readiness arrives through Listener. NioTcpSocket is the real one;
+// tests use an in-memory one.
+package dev.qbkit.qbnet.nat;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+
+public interface TcpSocket extends ByteQueue.Source, ByteQueue.Sink {
+    /** Readiness events, delivered on the board's loop thread. */
+    interface Listener {
+        void onConnected();
+
+        void onConnectFailed(IOException cause);
+
+        void onReadable();
+
+        void onWritable();
+    }
+
+    void connect(InetSocketAddress remote, Listener listener) throws IOException;
+
+    /** Writes what the socket takes now; never blocks. */
+    int write(ByteBuffer src) throws IOException;
+
+    void shutdownOutput() throws IOException;
+
+    void setInterest(boolean read, boolean write);
+
+    /** Closes gracefully: unsent data is still delivered, then FIN. */
+    void close();
+
+    /** Closes with a reset (SO_LINGER 0). */
+    void abort();
+}

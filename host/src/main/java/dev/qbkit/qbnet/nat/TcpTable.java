@@ -1,0 +1,161 @@
+// The TCP part of one board's NAT: finds the flow of each board segment,
+// opens flows for new SYNs within policy and limits, and answers segments
+// that belong to no flow with a reset, as a host without a listener would.
+package dev.qbkit.qbnet.nat;
+
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.IntSupplier;
+import java.util.function.Supplier;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.qbkit.qbnet.packet.IpPacket;
+import dev.qbkit.qbnet.packet.IpProtocol;
+import dev.qbkit.qbnet.packet.IpWriter;
+import dev.qbkit.qbnet.packet.TcpHeader;
+
+public final class TcpTable {
+    private static final Logger log = LoggerFactory.getLogger(TcpTable.class);
+
+    private final NatContext ctx;
+    private final Policy policy;
+    private final Supplier<TcpSocket> sockets;
+    private final IntSupplier isnSource;
+    private final Supplier<List<InetSocketAddress>> dnsUpstreams;
+    private final Map<FlowKey, TcpFlow> flows = new HashMap<>();
+    private final TcpHeader seg = new TcpHeader();
+    private long limitLoggedAt = Long.MIN_VALUE;
+
+    public TcpTable(NatContext ctx, Policy policy, Supplier<TcpSocket> sockets, IntSupplier isnSource,
+            Supplier<List<InetSocketAddress>> dnsUpstreams) {
+        this.ctx = ctx;
+        this.policy = policy;
+        this.sockets = sockets;
+        this.isnSource = isnSource;
+        this.dnsUpstreams = dnsUpstreams;
+    }
+
+    public int size() {
+        return flows.size();
+    }
+
+    public TcpFlow get(FlowKey key) {
+        return flows.get(key);
+    }
+
+    public void onPacket(IpPacket ip) {
+        ByteBuffer buf = ip.buffer();
+        if (!seg.parse(buf, ip.payloadOffset(), ip.payloadLength())) {
+            ctx.stats().inc(Counter.DROP_TCP_MALFORMED);
+            return;
+        }
+        FlowKey key = FlowKey.ofBoardPacket(ip, seg.sourcePort(), seg.destinationPort());
+        TcpFlow flow = flows.get(key);
+        boolean bareSyn = seg.has(TcpHeader.SYN) && !seg.has(TcpHeader.ACK) && !seg.has(TcpHeader.RST);
+        if (flow != null && bareSyn && flow.state() == TcpFlow.State.TIME_WAIT) {
+            flow.discard(); // the board reuses the port: a new connection
+            flow = null;
+        }
+        if (flow != null) {
+            flow.onSegment(buf, seg);
+            return;
+        }
+        if (bareSyn) {
+            open(key, seg);
+            return;
+        }
+        if (!seg.has(TcpHeader.RST)) {
+            ctx.stats().inc(Counter.DROP_TCP_NO_FLOW);
+            replyReset(key, seg);
+        }
+    }
+
+    private void open(FlowKey key, TcpHeader syn) {
+        if (seg.sourcePort() == 0) {
+            ctx.stats().inc(Counter.DROP_TCP_MALFORMED);
+            return;
+        }
+        if (flows.size() >= ctx.config().maxTcpFlows()) {
+            ctx.stats().inc(Counter.DROP_TCP_FLOW_LIMIT);
+            long now = ctx.now();
+            if (now - limitLoggedAt > 10_000_000_000L) {
+                limitLoggedAt = now;
+                log.warn("board has {} TCP flows, the limit (--max-tcp-flows); refusing new connections",
+                        flows.size());
+            }
+            replyReset(key, syn);
+            return;
+        }
+        InetSocketAddress endpoint = policy.hostEndpoint(key.remoteAddress(), key.remotePort(), IpProtocol.TCP,
+                dnsUpstreams.get());
+        if (endpoint == null) {
+            ctx.stats().inc(Counter.DROP_POLICY);
+            log.debug("{}: refused by policy", key);
+            replyReset(key, syn);
+            return;
+        }
+        TcpFlow flow = new TcpFlow(ctx, key, syn, sockets.get(), endpoint, isnSource.getAsInt());
+        flows.put(key, flow);
+        ctx.stats().inc(Counter.TCP_FLOWS_OPENED);
+        flow.start();
+    }
+
+    /** RFC 9293 reset for a segment with no connection. */
+    private void replyReset(FlowKey key, TcpHeader s) {
+        boolean hasAck = s.has(TcpHeader.ACK);
+        int seq = hasAck ? s.ack() : 0;
+        int ack = hasAck ? 0 : s.seq() + s.segmentLength();
+        int flags = TcpHeader.RST | (hasAck ? 0 : TcpHeader.ACK);
+        writeBareSegment(ctx, key, seq, ack, flags);
+        ctx.stats().inc(Counter.TCP_RESETS_TO_BOARD);
+    }
+
+    /** Writes a header-only segment from the flow's remote end to the board. */
+    static void writeBareSegment(NatContext ctx, FlowKey key, int seq, int ack, int flags) {
+        boolean ipv6 = key.isIpv6();
+        int tcpLength = TcpHeader.MIN_LENGTH;
+        int ipLength = IpWriter.headerLength(ipv6) + tcpLength;
+        PacketOutput out = ctx.output();
+        int at = out.begin(ipLength);
+        ByteBuffer b = out.buffer();
+        int t = at + IpWriter.writeHeader(b, at, key.remoteAddress(), key.boardAddress(), IpProtocol.TCP, tcpLength,
+                ctx.nextIpId());
+        b.putShort(t, (short) key.remotePort());
+        b.putShort(t + 2, (short) key.boardPort());
+        b.putInt(t + 4, seq);
+        b.putInt(t + 8, ack);
+        b.put(t + 12, (byte) (5 << 4));
+        b.put(t + 13, (byte) flags);
+        b.putShort(t + 14, (short) 0);
+        b.putInt(t + 16, 0);
+        IpWriter.fillTransportChecksum(b, at, ipv6, IpProtocol.TCP, tcpLength, 16);
+        out.commit(ipLength);
+    }
+
+    public void onFlowClosed(TcpFlow flow) {
+        if (flows.get(flow.key()) == flow) {
+            flows.remove(flow.key());
+            ctx.stats().inc(Counter.TCP_FLOWS_CLOSED);
+        }
+    }
+
+    /** Frees every flow without telling the board (it is gone). */
+    public void discardAll() {
+        for (TcpFlow flow : new ArrayList<>(flows.values()))
+            flow.discard();
+        flows.clear();
+    }
+
+    public Map<TcpFlow.State, Integer> countByState() {
+        Map<TcpFlow.State, Integer> counts = new java.util.EnumMap<>(TcpFlow.State.class);
+        for (TcpFlow f : flows.values())
+            counts.merge(f.state(), 1, Integer::sum);
+        return counts;
+    }
+}

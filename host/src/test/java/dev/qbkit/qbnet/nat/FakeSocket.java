@@ -1,0 +1,113 @@
+// An in-memory host socket for packet-in/packet-out TCP tests: the test
+// decides when the connect completes, what the remote sends, and how much
+// the socket accepts.
+package dev.qbkit.qbnet.nat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+
+final class FakeSocket implements TcpSocket {
+    InetSocketAddress connectedTo;
+    Listener listener;
+    final ByteArrayOutputStream written = new ByteArrayOutputStream();
+    ByteBuffer incoming = ByteBuffer.allocate(0);
+    boolean remoteEof;
+    int writeRoom = Integer.MAX_VALUE;
+    IOException failWrites;
+    boolean outputShut;
+    boolean closed;
+    boolean aborted;
+    boolean wantRead;
+    boolean wantWrite;
+
+    @Override
+    public void connect(InetSocketAddress remote, Listener l) {
+        connectedTo = remote;
+        listener = l;
+    }
+
+    /** The remote sends {@code data}; the flow is told the socket is readable. */
+    void remoteSends(byte[] data) {
+        ByteBuffer grown = ByteBuffer.allocate(incoming.remaining() + data.length);
+        grown.put(incoming).put(data).flip();
+        incoming = grown;
+        if (wantRead)
+            listener.onReadable();
+    }
+
+    void remoteCloses() {
+        remoteEof = true;
+        if (wantRead)
+            listener.onReadable();
+    }
+
+    byte[] takeWritten() {
+        byte[] b = written.toByteArray();
+        written.reset();
+        return b;
+    }
+
+    @Override
+    public long read(ByteBuffer[] dsts, int offset, int length) throws IOException {
+        if (!incoming.hasRemaining())
+            return remoteEof ? -1 : 0;
+        long n = 0;
+        for (int i = offset; i < offset + length && incoming.hasRemaining(); i++) {
+            int take = Math.min(dsts[i].remaining(), incoming.remaining());
+            ByteBuffer slice = incoming.slice(incoming.position(), take);
+            dsts[i].put(slice);
+            incoming.position(incoming.position() + take);
+            n += take;
+        }
+        return n;
+    }
+
+    @Override
+    public int write(ByteBuffer src) throws IOException {
+        if (failWrites != null)
+            throw failWrites;
+        int n = Math.min(src.remaining(), writeRoom);
+        byte[] b = new byte[n];
+        src.get(b);
+        written.writeBytes(b);
+        if (writeRoom != Integer.MAX_VALUE)
+            writeRoom -= n;
+        return n;
+    }
+
+    @Override
+    public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
+        long n = 0;
+        for (int i = offset; i < offset + length; i++) {
+            int w = write(srcs[i]);
+            n += w;
+            if (srcs[i].hasRemaining())
+                break;
+        }
+        return n;
+    }
+
+    @Override
+    public void shutdownOutput() {
+        outputShut = true;
+    }
+
+    @Override
+    public void setInterest(boolean read, boolean write) {
+        wantRead = read;
+        wantWrite = write;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+    }
+
+    @Override
+    public void abort() {
+        aborted = true;
+        closed = true;
+    }
+}

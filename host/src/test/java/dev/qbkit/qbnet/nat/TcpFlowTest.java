@@ -1,0 +1,577 @@
+// Packet-in/packet-out tests of the TCP NAT, in the style of smoltcp: the
+// board sends a segment, the test asserts the exact segment that comes back,
+// for each state and transition.
+package dev.qbkit.qbnet.nat;
+
+import static dev.qbkit.qbnet.nat.Segment.A;
+import static dev.qbkit.qbnet.nat.Segment.F;
+import static dev.qbkit.qbnet.nat.Segment.P;
+import static dev.qbkit.qbnet.nat.Segment.R;
+import static dev.qbkit.qbnet.nat.Segment.S;
+import static dev.qbkit.qbnet.nat.ScriptedNat.BOARD_PORT;
+import static dev.qbkit.qbnet.nat.ScriptedNat.ISS;
+import static dev.qbkit.qbnet.nat.ScriptedNat.REMOTE_PORT;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+import org.junit.jupiter.api.Test;
+
+class TcpFlowTest {
+    static final int IRS = 5000;
+    /** Board's window field after the handshake; with its scale 7 this is 64256 bytes. */
+    static final int BOARD_WINDOW = 502;
+    /** Our window field: 1 MiB receive window at scale 5. */
+    static final int OUR_WINDOW = 32768;
+    /** After a handshake with no measurable delay, the RTO sits at its 200 ms floor. */
+    static final long RTO = TcpFlow.MIN_RTO;
+
+    final ScriptedNat nat = new ScriptedNat();
+
+    static Segment fromBoard(int seq, int ack, int flags, int window) {
+        return Segment.of(BOARD_PORT, REMOTE_PORT, seq, ack, flags, window);
+    }
+
+    static Segment toBoard(int seq, int ack, int flags, int window) {
+        return Segment.of(REMOTE_PORT, BOARD_PORT, seq, ack, flags, window);
+    }
+
+    Segment syn() {
+        return fromBoard(IRS, 0, S, 64240).withOptions(1460, 7, true);
+    }
+
+    /** SYN, host connect, SYN-ACK, ACK: the flow is ESTABLISHED. */
+    void establish() {
+        nat.board(syn());
+        nat.socket().listener.onConnected();
+        nat.endRound();
+        assertEquals(toBoard(ISS, IRS + 1, S | A, 65535).withOptions(1460, 5, false), nat.next());
+        nat.board(fromBoard(IRS + 1, ISS + 1, A, BOARD_WINDOW));
+        assertEquals(TcpFlow.State.ESTABLISHED, nat.flow().state());
+        assertTrue(nat.nothingSent());
+    }
+
+    static byte[] bytes(int n, int seed) {
+        byte[] b = new byte[n];
+        for (int i = 0; i < n; i++)
+            b[i] = (byte) (i * 7 + seed);
+        return b;
+    }
+
+    // ---- opening ------------------------------------------------------------
+
+    @Test
+    void synIsAnsweredOnlyAfterTheHostConnectSucceeds() {
+        nat.board(syn());
+        assertTrue(nat.nothingSent(), "no SYN-ACK before the host connection exists");
+        assertEquals(new InetSocketAddress("192.0.2.10", 80), nat.socket().connectedTo);
+        assertEquals(TcpFlow.State.CONNECTING, nat.flow().state());
+        nat.socket().listener.onConnected();
+        assertEquals(toBoard(ISS, IRS + 1, S | A, 65535).withOptions(1460, 5, false), nat.next());
+        assertEquals(TcpFlow.State.SYN_RECEIVED, nat.flow().state());
+    }
+
+    @Test
+    void synAckOmitsWindowScaleWhenTheBoardDidNotOfferIt() {
+        nat.board(fromBoard(IRS, 0, S, 29200).withOptions(1460, -1, false));
+        nat.socket().listener.onConnected();
+        assertEquals(toBoard(ISS, IRS + 1, S | A, 65535).withOptions(1460, -1, false), nat.next());
+        nat.board(fromBoard(IRS + 1, ISS + 1, A, 29200));
+        nat.board(fromBoard(IRS + 1, ISS + 1, A | P, 29200).withPayload("hi"));
+        assertEquals(toBoard(ISS + 1, IRS + 3, A, 65535), nat.next(), "unscaled window, capped at 65535");
+    }
+
+    @Test
+    void mssFollowsTheBoardsOfferAndOurMtu() {
+        nat.board(fromBoard(IRS, 0, S, 64240).withOptions(536, 7, false));
+        nat.socket().listener.onConnected();
+        assertEquals(1460, nat.next().mss(), "we announce MTU - 40");
+        nat.board(fromBoard(IRS + 1, ISS + 1, A, BOARD_WINDOW));
+        nat.socket().remoteSends(bytes(1000, 1));
+        nat.endRound();
+        assertEquals(536, nat.next().payload().length, "we send at most the board's MSS");
+        assertEquals(464, nat.next().payload().length);
+    }
+
+    @Test
+    void refusedConnectAnswersResetAckAtOnce() {
+        nat.board(syn());
+        nat.socket().listener.onConnectFailed(new ConnectException("Connection refused"));
+        assertEquals(toBoard(0, IRS + 1, R | A, 0), nat.next());
+        assertNull(nat.flow());
+        assertEquals(1, nat.stats.get(Counter.TCP_CONNECT_REFUSED));
+    }
+
+    @Test
+    void connectTimeoutAnswersReset() {
+        nat.board(syn());
+        nat.advance(nat.config.tcpConnectTimeout().toNanos() + 1);
+        assertEquals(toBoard(0, IRS + 1, R | A, 0), nat.next());
+        assertNull(nat.flow());
+        assertTrue(nat.socket().aborted);
+    }
+
+    @Test
+    void duplicateSynWhileConnectingIsIgnored() {
+        nat.board(syn());
+        nat.board(syn());
+        assertTrue(nat.nothingSent());
+        assertEquals(1, nat.sockets.size(), "one host connection for a repeated SYN");
+    }
+
+    @Test
+    void duplicateSynAfterSynAckResendsSynAck() {
+        nat.board(syn());
+        nat.socket().listener.onConnected();
+        Segment synAck = nat.next();
+        nat.board(syn());
+        assertEquals(synAck, nat.next());
+    }
+
+    @Test
+    void lostSynAckIsRetransmittedAfterRto() {
+        nat.board(syn());
+        nat.socket().listener.onConnected();
+        Segment synAck = nat.next();
+        nat.advance(TcpFlow.INITIAL_RTO);
+        assertEquals(synAck, nat.next());
+        nat.advance(2 * TcpFlow.INITIAL_RTO);
+        assertEquals(synAck, nat.next(), "backed off to twice the RTO");
+    }
+
+    @Test
+    void badAckInSynReceivedIsReset() {
+        nat.board(syn());
+        nat.socket().listener.onConnected();
+        nat.next();
+        nat.board(fromBoard(IRS + 1, ISS + 77, A, BOARD_WINDOW));
+        assertEquals(toBoard(ISS + 77, 0, R, 0), nat.next());
+    }
+
+    @Test
+    void resetWhileConnectingAbandonsTheConnect() {
+        nat.board(syn());
+        nat.board(fromBoard(IRS + 1, 0, R, 0));
+        assertNull(nat.flow());
+        assertTrue(nat.socket().aborted);
+        assertTrue(nat.nothingSent());
+    }
+
+    // ---- board to host --------------------------------------------------------
+
+    @Test
+    void boardDataIsAckedAfterItReachedTheHostSocket() {
+        establish();
+        nat.board(fromBoard(IRS + 1, ISS + 1, A | P, BOARD_WINDOW).withPayload("GET / HTTP/1.0\r\n\r\n"));
+        assertEquals("GET / HTTP/1.0\r\n\r\n", new String(nat.socket().takeWritten(), StandardCharsets.US_ASCII));
+        assertEquals(toBoard(ISS + 1, IRS + 19, A, OUR_WINDOW), nat.next());
+        assertTrue(nat.nothingSent(), "one ack");
+    }
+
+    @Test
+    void dataTheHostSocketCannotTakeIsHeldAndAckedWhenWritten() {
+        establish();
+        nat.socket().writeRoom = 4;
+        nat.board(fromBoard(IRS + 1, ISS + 1, A | P, BOARD_WINDOW).withPayload("abcdefghij"));
+        assertEquals(toBoard(ISS + 1, IRS + 5, A, OUR_WINDOW), nat.next(), "acks only the 4 bytes written");
+        assertTrue(nat.socket().wantWrite);
+        nat.socket().writeRoom = Integer.MAX_VALUE;
+        nat.socket().listener.onWritable();
+        nat.endRound();
+        assertEquals("abcdefghij", new String(nat.socket().takeWritten(), StandardCharsets.US_ASCII));
+        assertEquals(toBoard(ISS + 1, IRS + 11, A, OUR_WINDOW), nat.next());
+        assertFalse(nat.socket().wantWrite);
+    }
+
+    @Test
+    void severalSegmentsInOneRoundGetOneAck() {
+        establish();
+        nat.boardInOneRound(fromBoard(IRS + 1, ISS + 1, A, BOARD_WINDOW).withPayload("aaaa"),
+                fromBoard(IRS + 5, ISS + 1, A, BOARD_WINDOW).withPayload("bbbb"),
+                fromBoard(IRS + 9, ISS + 1, A | P, BOARD_WINDOW).withPayload("cccc"));
+        assertEquals(toBoard(ISS + 1, IRS + 13, A, OUR_WINDOW), nat.next());
+        assertTrue(nat.nothingSent());
+    }
+
+    @Test
+    void outOfOrderSegmentIsDroppedWithADuplicateAck() {
+        establish();
+        nat.board(fromBoard(IRS + 101, ISS + 1, A, BOARD_WINDOW).withPayload("later"));
+        assertEquals(toBoard(ISS + 1, IRS + 1, A, OUR_WINDOW), nat.next());
+        assertEquals(0, nat.socket().takeWritten().length);
+        assertEquals(1, nat.stats.get(Counter.DROP_TCP_OUT_OF_ORDER));
+    }
+
+    @Test
+    void duplicateSegmentIsAckedNotDeliveredTwice() {
+        establish();
+        Segment data = fromBoard(IRS + 1, ISS + 1, A, BOARD_WINDOW).withPayload("once");
+        nat.board(data);
+        nat.next();
+        nat.board(data);
+        assertEquals(toBoard(ISS + 1, IRS + 5, A, OUR_WINDOW), nat.next());
+        assertEquals("once", new String(nat.socket().takeWritten(), StandardCharsets.US_ASCII));
+    }
+
+    @Test
+    void partlyNewRetransmissionDeliversOnlyTheNewPart() {
+        establish();
+        nat.board(fromBoard(IRS + 1, ISS + 1, A, BOARD_WINDOW).withPayload("abcd"));
+        nat.next();
+        nat.board(fromBoard(IRS + 3, ISS + 1, A, BOARD_WINDOW).withPayload("cdef"));
+        assertEquals("abcdef", new String(nat.socket().takeWritten(), StandardCharsets.US_ASCII));
+        assertEquals(toBoard(ISS + 1, IRS + 7, A, OUR_WINDOW), nat.next());
+    }
+
+    @Test
+    void keepaliveProbeIsAnswered() {
+        establish();
+        nat.board(fromBoard(IRS, ISS + 1, A, BOARD_WINDOW));
+        assertEquals(toBoard(ISS + 1, IRS + 1, A, OUR_WINDOW), nat.next());
+    }
+
+    @Test
+    void segmentWithoutAckIsDropped() {
+        establish();
+        nat.board(fromBoard(IRS + 1, 0, P, BOARD_WINDOW).withPayload("x"));
+        assertTrue(nat.nothingSent());
+        assertEquals(0, nat.socket().takeWritten().length);
+    }
+
+    @Test
+    void ackOfUnsentDataIsAnsweredWithAnAck() {
+        establish();
+        nat.board(fromBoard(IRS + 1, ISS + 500, A, BOARD_WINDOW));
+        assertEquals(toBoard(ISS + 1, IRS + 1, A, OUR_WINDOW), nat.next());
+    }
+
+    @Test
+    void synInEstablishedGetsAChallengeAck() {
+        establish();
+        nat.board(fromBoard(IRS + 1000, 0, S, 64240).withOptions(1460, 7, false));
+        assertEquals(toBoard(ISS + 1, IRS + 1, A, OUR_WINDOW), nat.next());
+        assertEquals(TcpFlow.State.ESTABLISHED, nat.flow().state());
+    }
+
+    // ---- host to board ----------------------------------------------------------
+
+    @Test
+    void hostDataGoesToTheBoardInMssSegments() {
+        establish();
+        byte[] data = bytes(3000, 3);
+        nat.socket().remoteSends(data);
+        nat.endRound();
+        assertEquals(toBoard(ISS + 1, IRS + 1, A | P, OUR_WINDOW).withPayload(Arrays.copyOfRange(data, 0, 1460)), nat.next());
+        assertEquals(toBoard(ISS + 1461, IRS + 1, A | P, OUR_WINDOW).withPayload(Arrays.copyOfRange(data, 1460, 2920)), nat.next());
+        assertEquals(toBoard(ISS + 2921, IRS + 1, A | P, OUR_WINDOW).withPayload(Arrays.copyOfRange(data, 2920, 3000)), nat.next());
+    }
+
+    @Test
+    void sendingStopsAtTheBoardsWindow() {
+        nat.board(fromBoard(IRS, 0, S, 64240).withOptions(1460, 0, false));
+        nat.socket().listener.onConnected();
+        nat.next();
+        nat.board(fromBoard(IRS + 1, ISS + 1, A, 1000)); // 1000-byte window, scale 0
+        nat.socket().remoteSends(bytes(2500, 5));
+        nat.endRound();
+        assertEquals(1000, nat.next().payload().length);
+        assertTrue(nat.nothingSent(), "window full");
+        nat.board(fromBoard(IRS + 1, ISS + 1001, A, 1000));
+        assertEquals(toBoard(ISS + 1001, IRS + 1, A | P, OUR_WINDOW).withPayload(Arrays.copyOfRange(bytes(2500, 5), 1000, 2000)),
+                nat.next());
+    }
+
+    @Test
+    void zeroWindowIsProbedAndAWindowUpdateResumes() {
+        establish();
+        nat.board(fromBoard(IRS + 1, ISS + 1, A, 0));
+        nat.socket().remoteSends("hello".getBytes(StandardCharsets.US_ASCII));
+        nat.endRound();
+        assertTrue(nat.nothingSent(), "nothing may be sent into a zero window");
+        nat.advance(RTO);
+        assertEquals(toBoard(ISS, IRS + 1, A, OUR_WINDOW), nat.next(), "zero-window probe: an old sequence number");
+        nat.board(fromBoard(IRS + 1, ISS + 1, A, BOARD_WINDOW));
+        assertEquals(toBoard(ISS + 1, IRS + 1, A | P, OUR_WINDOW).withPayload("hello"), nat.next());
+    }
+
+    @Test
+    void unacknowledgedDataIsRetransmittedWithBackoff() {
+        establish();
+        nat.socket().remoteSends("payload".getBytes(StandardCharsets.US_ASCII));
+        nat.endRound();
+        Segment first = nat.next();
+        nat.advance(RTO - 1);
+        assertTrue(nat.nothingSent(), "not before the RTO");
+        nat.advance(1);
+        assertEquals(first, nat.next());
+        nat.advance(2 * RTO);
+        assertEquals(first, nat.next());
+        nat.board(fromBoard(IRS + 1, ISS + 8, A, BOARD_WINDOW));
+        nat.advance(10 * RTO);
+        assertTrue(nat.nothingSent(), "acked data is not resent");
+        assertEquals(2, nat.stats.get(Counter.TCP_TIMEOUTS));
+    }
+
+    @Test
+    void threeDuplicateAcksTriggerFastRetransmit() {
+        establish();
+        byte[] data = bytes(5 * 1460, 9);
+        nat.socket().remoteSends(data);
+        nat.endRound();
+        for (int i = 0; i < 5; i++)
+            nat.next();
+        Segment dup = fromBoard(IRS + 1, ISS + 1461, A, BOARD_WINDOW);
+        nat.board(dup); // acks the first segment: new data
+        nat.board(dup);
+        nat.board(dup);
+        assertTrue(nat.nothingSent());
+        nat.board(dup);
+        assertEquals(toBoard(ISS + 1461, IRS + 1, A | P, OUR_WINDOW).withPayload(Arrays.copyOfRange(data, 1460, 2920)),
+                nat.next());
+        assertEquals(1, nat.stats.get(Counter.TCP_FAST_RETRANSMITS));
+        nat.board(fromBoard(IRS + 1, ISS + 2921, A, BOARD_WINDOW)); // partial ack: next hole goes at once
+        assertEquals(toBoard(ISS + 2921, IRS + 1, A | P, OUR_WINDOW).withPayload(Arrays.copyOfRange(data, 2920, 4380)),
+                nat.next());
+    }
+
+    @Test
+    void hostReadingPausesWhenTheSendBufferIsFull() {
+        NatConfig small = NatConfig.defaults().withMtu(1500);
+        small = new NatConfig(small.boardAddress4(), 24, small.gateway4(), small.dns4(), 1500, false, small.dnsUpstreams(),
+                100, 100, 1 << 20, 1 << 20, 4096, small.tcpConnectTimeout(), small.tcpEstablishedIdle(),
+                small.tcpClosingIdle(), small.tcpTimeWait(), small.udpIdle(), small.udpDnsIdle(), 10);
+        ScriptedNat n = new ScriptedNat(small);
+        n.board(syn());
+        n.socket().listener.onConnected();
+        n.next();
+        n.board(fromBoard(IRS + 1, ISS + 1, A, 0)); // board's window closed
+        n.socket().remoteSends(bytes(10000, 1));
+        n.endRound();
+        assertFalse(n.socket().wantRead, "4 KiB send buffer full: stop reading the host");
+        assertEquals(10000 - 4096, n.socket().incoming.remaining());
+    }
+
+    @Test
+    void linkCongestionHoldsDataUntilTheLinkDrains() {
+        establish();
+        nat.congested = true;
+        nat.socket().remoteSends("queued".getBytes(StandardCharsets.US_ASCII));
+        nat.endRound();
+        assertTrue(nat.nothingSent());
+        nat.congested = false;
+        nat.endRound();
+        assertEquals(toBoard(ISS + 1, IRS + 1, A | P, OUR_WINDOW).withPayload("queued"), nat.next());
+    }
+
+    // ---- closing ----------------------------------------------------------------
+
+    @Test
+    void boardFinHalfClosesTheHostSocketAndDataStillFlowsBack() {
+        establish();
+        nat.board(fromBoard(IRS + 1, ISS + 1, A | F | P, BOARD_WINDOW).withPayload("req"));
+        assertTrue(nat.socket().outputShut, "FIN becomes shutdownOutput on the host socket");
+        assertEquals(toBoard(ISS + 1, IRS + 5, A, OUR_WINDOW), nat.next(), "acks data and FIN");
+        assertEquals(TcpFlow.State.CLOSE_WAIT, nat.flow().state());
+        nat.socket().remoteSends("reply".getBytes(StandardCharsets.US_ASCII));
+        nat.endRound();
+        assertEquals(toBoard(ISS + 1, IRS + 5, A | P, OUR_WINDOW).withPayload("reply"), nat.next());
+        nat.socket().remoteCloses();
+        nat.endRound();
+        assertEquals(toBoard(ISS + 6, IRS + 5, A | F, OUR_WINDOW), nat.next());
+        assertEquals(TcpFlow.State.LAST_ACK, nat.flow().state());
+        assertTrue(nat.socket().closed);
+        nat.board(fromBoard(IRS + 5, ISS + 7, A, BOARD_WINDOW));
+        assertNull(nat.flow(), "LAST_ACK acked: flow gone");
+        assertTrue(nat.nothingSent());
+    }
+
+    @Test
+    void boardFinBehindHeldDataWaitsForTheData() {
+        establish();
+        nat.socket().writeRoom = 0;
+        nat.board(fromBoard(IRS + 1, ISS + 1, A | F, BOARD_WINDOW).withPayload("tail"));
+        assertEquals(toBoard(ISS + 1, IRS + 1, A, OUR_WINDOW), nat.next(), "nothing reached the host yet");
+        assertFalse(nat.socket().outputShut);
+        nat.socket().writeRoom = Integer.MAX_VALUE;
+        nat.socket().listener.onWritable();
+        nat.endRound();
+        assertTrue(nat.socket().outputShut);
+        assertEquals(toBoard(ISS + 1, IRS + 6, A, OUR_WINDOW), nat.next());
+    }
+
+    @Test
+    void hostCloseFirstSendsFinThenTimeWait() {
+        establish();
+        nat.socket().remoteSends("bye".getBytes(StandardCharsets.US_ASCII));
+        nat.endRound();
+        assertEquals(toBoard(ISS + 1, IRS + 1, A | P, OUR_WINDOW).withPayload("bye"), nat.next());
+        nat.socket().remoteCloses();
+        nat.endRound();
+        assertEquals(toBoard(ISS + 4, IRS + 1, A | F, OUR_WINDOW), nat.next());
+        assertEquals(TcpFlow.State.FIN_WAIT_1, nat.flow().state());
+        nat.board(fromBoard(IRS + 1, ISS + 5, A, BOARD_WINDOW));
+        assertEquals(TcpFlow.State.FIN_WAIT_2, nat.flow().state());
+        nat.board(fromBoard(IRS + 1, ISS + 5, A | F, BOARD_WINDOW));
+        assertEquals(toBoard(ISS + 5, IRS + 2, A, OUR_WINDOW), nat.next());
+        assertEquals(TcpFlow.State.TIME_WAIT, nat.flow().state());
+        assertTrue(nat.socket().closed && !nat.socket().aborted);
+        nat.board(fromBoard(IRS + 1, ISS + 5, A | F, BOARD_WINDOW));
+        assertEquals(toBoard(ISS + 5, IRS + 2, A, OUR_WINDOW), nat.next(), "retransmitted FIN is acked again");
+        nat.advance(nat.config.tcpTimeWait().toNanos());
+        assertNull(nat.flow());
+    }
+
+    @Test
+    void finRidesOnTheLastQueuedSegment() {
+        establish();
+        nat.board(fromBoard(IRS + 1, ISS + 1, A, 0));
+        nat.socket().remoteSends("bye".getBytes(StandardCharsets.US_ASCII));
+        nat.socket().remoteCloses();
+        nat.endRound();
+        assertTrue(nat.nothingSent());
+        nat.board(fromBoard(IRS + 1, ISS + 1, A, BOARD_WINDOW));
+        assertEquals(toBoard(ISS + 1, IRS + 1, A | P | F, OUR_WINDOW).withPayload("bye"), nat.next());
+        assertEquals(TcpFlow.State.FIN_WAIT_1, nat.flow().state());
+    }
+
+    @Test
+    void simultaneousCloseGoesThroughClosing() {
+        establish();
+        nat.socket().remoteCloses();
+        nat.endRound();
+        assertEquals(toBoard(ISS + 1, IRS + 1, A | F, OUR_WINDOW), nat.next());
+        nat.board(fromBoard(IRS + 1, ISS + 1, A | F, BOARD_WINDOW)); // its FIN crossed ours
+        assertEquals(TcpFlow.State.CLOSING, nat.flow().state());
+        assertEquals(toBoard(ISS + 2, IRS + 2, A, OUR_WINDOW), nat.next());
+        nat.board(fromBoard(IRS + 2, ISS + 2, A, BOARD_WINDOW));
+        assertEquals(TcpFlow.State.TIME_WAIT, nat.flow().state());
+    }
+
+    @Test
+    void lostFinIsRetransmitted() {
+        establish();
+        nat.socket().remoteCloses();
+        nat.endRound();
+        Segment fin = nat.next();
+        nat.advance(RTO);
+        assertEquals(fin, nat.next());
+    }
+
+    @Test
+    void boardResetAbortsTheHostConnection() {
+        establish();
+        nat.board(fromBoard(IRS + 1, 0, R, 0));
+        assertTrue(nat.socket().aborted);
+        assertNull(nat.flow());
+        assertTrue(nat.nothingSent());
+    }
+
+    @Test
+    void resetOutsideTheWindowIsIgnored() {
+        establish();
+        nat.board(fromBoard(IRS + 5_000_000, 0, R, 0));
+        assertEquals(TcpFlow.State.ESTABLISHED, nat.flow().state());
+        assertFalse(nat.socket().aborted);
+    }
+
+    @Test
+    void hostResetBecomesResetToTheBoard() {
+        establish();
+        nat.socket().failWrites = new IOException("Connection reset by peer");
+        nat.board(fromBoard(IRS + 1, ISS + 1, A, BOARD_WINDOW).withPayload("x"));
+        assertEquals(toBoard(ISS + 1, IRS + 1, R | A, 0), nat.next());
+        assertNull(nat.flow());
+    }
+
+    @Test
+    void idleFlowIsClosedWithResets() {
+        establish();
+        nat.advance(nat.config.tcpEstablishedIdle().toNanos() + 1);
+        assertEquals(toBoard(ISS + 1, IRS + 1, R | A, 0), nat.next());
+        assertNull(nat.flow());
+        assertTrue(nat.socket().aborted);
+        assertEquals(1, nat.stats.get(Counter.TCP_IDLE_CLOSED));
+    }
+
+    @Test
+    void activityPostponesTheIdleTimeout() {
+        establish();
+        long idle = nat.config.tcpEstablishedIdle().toNanos();
+        nat.advance(idle / 2);
+        nat.board(fromBoard(IRS + 1, ISS + 1, A, BOARD_WINDOW).withPayload("x"));
+        nat.next();
+        nat.advance(idle / 2 + 1000);
+        assertEquals(TcpFlow.State.ESTABLISHED, nat.flow().state());
+    }
+
+    @Test
+    void segmentForNoFlowIsReset() {
+        nat.board(fromBoard(IRS + 1, 777, A, BOARD_WINDOW).withPayload("stale"));
+        assertEquals(toBoard(777, 0, R, 0), nat.next());
+        nat.board(fromBoard(IRS + 1, 0, F, BOARD_WINDOW));
+        assertEquals(toBoard(0, IRS + 2, R | A, 0), nat.next());
+        nat.board(fromBoard(IRS + 1, 0, R, 0));
+        assertTrue(nat.nothingSent(), "a reset is never answered");
+    }
+
+    @Test
+    void newSynReplacesAFlowInTimeWait() {
+        hostCloseFirstSendsFinThenTimeWaitWithoutExpiry();
+        nat.board(fromBoard(IRS + 100_000, 0, S, 64240).withOptions(1460, 7, false));
+        assertEquals(2, nat.sockets.size());
+        assertEquals(TcpFlow.State.CONNECTING, nat.flow().state());
+    }
+
+    private void hostCloseFirstSendsFinThenTimeWaitWithoutExpiry() {
+        establish();
+        nat.socket().remoteCloses();
+        nat.endRound();
+        nat.next();
+        nat.board(fromBoard(IRS + 1, ISS + 2, A | F, BOARD_WINDOW));
+        nat.next();
+        assertEquals(TcpFlow.State.TIME_WAIT, nat.flow().state());
+    }
+
+    @Test
+    void policyRefusalIsAReset() {
+        ScriptedNat n = new ScriptedNat();
+        byte[] gateway = { 10, 113, 98, 1 };
+        byte[] packet = fromBoard(IRS, 0, S, 64240).toPacket(ScriptedNat.BOARD, gateway);
+        var ip = new dev.qbkit.qbnet.packet.IpPacket();
+        ip.parse(java.nio.ByteBuffer.wrap(packet), 0, packet.length);
+        n.table.onPacket(ip);
+        assertEquals(toBoard(0, IRS + 1, R | A, 0), Segment.parse(n.sent.poll(), gateway, ScriptedNat.BOARD));
+        assertEquals(1, n.stats.get(Counter.DROP_POLICY));
+        assertTrue(n.sockets.isEmpty(), "no host connection attempted");
+    }
+
+    @Test
+    void everyByteOfALongTransferArrivesInOrder() {
+        establish();
+        byte[] data = bytes(200_000, 11);
+        nat.socket().remoteSends(data);
+        java.io.ByteArrayOutputStream received = new java.io.ByteArrayOutputStream();
+        int expected = ISS + 1;
+        for (int rounds = 0; rounds < 1000 && received.size() < data.length; rounds++) {
+            nat.endRound();
+            while (!nat.nothingSent()) {
+                Segment s = nat.next();
+                if (s.seq() == expected) {
+                    received.writeBytes(s.payload());
+                    expected += s.payload().length;
+                }
+            }
+            nat.board(fromBoard(IRS + 1, expected, A, BOARD_WINDOW));
+            nat.socket().listener.onReadable();
+        }
+        assertArrayEquals(data, received.toByteArray());
+    }
+}

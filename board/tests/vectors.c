@@ -18,8 +18,6 @@ static char *trim(char *s)
 	return s;
 }
 
-void vectors_free(struct vector *vectors, size_t count);
-
 ssize_t vectors_load(const char *path, struct vector **vectors)
 {
 	FILE *file = fopen(path, "r");

@@ -1,0 +1,37 @@
+/* The data path: TUN reads aggregated into bundles for the link, received
+ * bundles validated whole and dispatched (control to the session, IP to the
+ * TUN). It wires the link's callbacks and the session's hooks together. */
+#ifndef QB_DATAPATH_H
+#define QB_DATAPATH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "apply.h"
+#include "link.h"
+#include "session.h"
+
+struct datapath {
+	int epoll_fd;
+	int tun_fd;
+	bool tun_reading;	/* EPOLLIN on the TUN is armed */
+	bool link_up;
+	struct link *link;
+	struct apply *apply;
+	struct session session;
+	uint8_t *tx_buf;	/* one bundle of up to PROTO_BUNDLE_ABS_MAX */
+	uint32_t rx_limit;	/* the MAX_BUNDLE we advertised */
+};
+
+extern const struct link_callbacks datapath_link_callbacks;
+
+/* Registers tun_fd with epoll_fd; 0 or -1 (logged). */
+int datapath_init(struct datapath *dp, int epoll_fd, int tun_fd, struct apply *apply,
+		  const struct session_params *params);
+void datapath_set_link(struct datapath *dp, struct link *link);
+void datapath_tun_event(struct datapath *dp, uint32_t events);
+int datapath_timeout_ms(struct datapath *dp);
+void datapath_tick(struct datapath *dp);
+void datapath_free(struct datapath *dp);
+
+#endif

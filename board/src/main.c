@@ -1,0 +1,209 @@
+/* qbnetd entry point: command line, crash recovery, TUN and link setup, the
+ * epoll loop (signals via signalfd, TUN, link fds, session timers) and an
+ * orderly shutdown that undoes every change to the system. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "apply.h"
+#include "datapath.h"
+#include "epoll_ref.h"
+#include "link.h"
+#include "log.h"
+#include "netlink.h"
+#include "options.h"
+#include "resolv.h"
+#include "routes.h"
+#include "serial.h"
+#include "state.h"
+#include "stats.h"
+#include "tun.h"
+#include "version.h"
+
+#define EVENTS_MAX 32
+
+/* IPv6 can be configured on new interfaces (CAPS bit 0). */
+static bool ipv6_available(void)
+{
+	char *data;
+	ssize_t len = read_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", 64, &data);
+
+	if (len < 0)
+		return false;
+	bool enabled = data[0] == '0';
+	free(data);
+	return enabled;
+}
+
+static int signals_open(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -1;
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+/* Returns the terminating signal, or 0 to keep running. */
+static int handle_signals(int fd)
+{
+	struct signalfd_siginfo info;
+
+	while (read(fd, &info, sizeof(info)) == (ssize_t)sizeof(info)) {
+		if (info.ssi_signo == SIGUSR1)
+			stats_log();
+		else if (info.ssi_signo == SIGINT || info.ssi_signo == SIGTERM)
+			return (int)info.ssi_signo;
+	}
+	return 0;
+}
+
+static void recover(int nl, const char *state_dir)
+{
+	int routes = routes_recover(nl, state_dir);
+
+	if (routes > 0)
+		info("restored %d default route%s saved by a previous run", routes,
+		     routes == 1 ? "" : "s");
+	resolv_recover(state_dir);
+}
+
+static int run(const struct options *options)
+{
+	char err_text[512], serial[SERIAL_MAX + 1], policy[32];
+	const char *serial_source = "--serial";
+	struct epoll_event events[EVENTS_MAX];
+	struct apply apply;
+	struct datapath dp;
+	int stop_signal = 0;
+
+	int signal_fd = signals_open();
+	if (signal_fd < 0) {
+		err("cannot set up signal handling: %s", strerror(errno));
+		return 1;
+	}
+	int lock_fd = state_dir_open(options->state_dir, err_text, sizeof(err_text));
+	if (lock_fd < 0) {
+		err("%s", err_text);
+		return 1;
+	}
+	int nl = nl_open(err_text, sizeof(err_text));
+	if (nl < 0) {
+		err("%s", err_text);
+		return 1;
+	}
+	recover(nl, options->state_dir);
+
+	if (options->has_serial)
+		memcpy(serial, options->serial, sizeof(serial));
+	else
+		serial_detect(serial, &serial_source);
+	route_policy_describe(&options->route, policy, sizeof(policy));
+	info("qbnetd %s: serial %s (from %s), link unix:%s, TUN %s, route mode %s, resolv.conf %s, state %s",
+	     QBNETD_VERSION, serial, serial_source, options->link_path, options->tun, policy,
+	     options->resolv_conf ? options->resolv_conf : "none", options->state_dir);
+
+	int tun_fd = tun_open(options->tun, err_text, sizeof(err_text));
+	if (tun_fd < 0) {
+		err("%s", err_text);
+		return 1;
+	}
+	if (apply_init(&apply, nl, options->tun, &options->route, options->resolv_conf,
+		       options->state_dir, err_text, sizeof(err_text))) {
+		err("%s", err_text);
+		return 1;
+	}
+
+	bool ipv6 = ipv6_available();
+	if (!ipv6)
+		info("IPv6 is disabled on this system: not offering IPv6 configuration");
+	const struct session_params params = {
+		.max_bundle = options->max_bundle,
+		.mtu_max = PROTO_MTU_MAX,
+		.caps = ipv6 ? PROTO_CAP_IPV6 : 0,
+		.serial = serial,
+		.software = "qbnetd " QBNETD_VERSION,
+	};
+
+	int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN,
+				  .data.u64 = epoll_ref(EPOLL_OWNER_SIGNAL, signal_fd) };
+	if (epoll_fd < 0 || epoll_ctl(epoll_fd, EPOLL_CTL_ADD, signal_fd, &ev)) {
+		err("cannot set up epoll: %s", strerror(errno));
+		return 1;
+	}
+	if (datapath_init(&dp, epoll_fd, tun_fd, &apply, &params))
+		return 1;
+	struct link *link = link_unix_new(options->link_path, options->max_bundle,
+					  &datapath_link_callbacks, &dp);
+	if (!link) {
+		err("cannot create the link: out of memory");
+		return 1;
+	}
+	datapath_set_link(&dp, link);
+	if (link->ops->start(link, epoll_fd))
+		return 1;
+
+	while (!stop_signal) {
+		int n = epoll_wait(epoll_fd, events, EVENTS_MAX, datapath_timeout_ms(&dp));
+		if (n < 0 && errno != EINTR) {
+			err("epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			uint64_t ref = events[i].data.u64;
+			switch (epoll_ref_owner(ref)) {
+			case EPOLL_OWNER_SIGNAL:
+				stop_signal = handle_signals(signal_fd);
+				break;
+			case EPOLL_OWNER_TUN:
+				datapath_tun_event(&dp, events[i].events);
+				break;
+			case EPOLL_OWNER_LINK:
+				link->ops->handle_event(link, epoll_ref_fd(ref), events[i].events);
+				break;
+			}
+		}
+		datapath_tick(&dp);
+	}
+
+	info("%s: shutting down", stop_signal ? strsignal(stop_signal) : "error");
+	link->ops->stop(link);
+	apply_undo(&apply);
+	close(tun_fd);
+	if (log_get_level() >= LOG_LEVEL_DEBUG)
+		stats_log();
+	datapath_free(&dp);
+	close(epoll_fd);
+	close(nl);
+	close(signal_fd);
+	close(lock_fd);
+	return stop_signal ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct options options;
+
+	switch (options_parse(&options, argc, argv, stdout, stderr)) {
+	case OPTIONS_EXIT:
+		return 0;
+	case OPTIONS_USAGE:
+		return 2;
+	case OPTIONS_RUN:
+		break;
+	}
+	log_set_level(options.log_level);
+	return run(&options);
+}

@@ -1,0 +1,40 @@
+/* Command line: qbnetd's flags, their defaults, validation with one clear
+ * error line per bad value (exit code 2), --help and --version. */
+#ifndef QB_OPTIONS_H
+#define QB_OPTIONS_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/un.h>
+
+#include "log.h"
+#include "routes.h"
+#include "serial.h"
+
+#define OPTIONS_LINK_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path))
+
+struct options {
+	char link_path[OPTIONS_LINK_PATH_MAX];
+	char tun[IF_NAMESIZE];
+	bool has_serial;
+	char serial[SERIAL_MAX + 1];
+	struct route_policy route;
+	const char *resolv_conf;	/* NULL: none */
+	const char *state_dir;
+	uint32_t max_bundle;
+	enum log_level log_level;
+};
+
+enum options_result {
+	OPTIONS_RUN,		/* run the daemon */
+	OPTIONS_EXIT,		/* --help or --version printed: exit 0 */
+	OPTIONS_USAGE,		/* error printed: exit 2 */
+};
+
+enum options_result options_parse(struct options *options, int argc, char **argv,
+				  FILE *out, FILE *errors);
+void options_usage(FILE *out);
+
+#endif

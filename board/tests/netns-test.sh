@@ -1,0 +1,188 @@
+#!/bin/bash
+# Board-only integration test (root): qbnetd runs in a fresh network namespace
+# and talks to tests/fake_host over a Unix socket. Checks addresses, MTU,
+# routes, DNS, an ICMP echo through the TUN, malformed input, host restart,
+# reconnects, crash recovery (SIGKILL) and a clean SIGTERM shutdown.
+# Usage: netns-test.sh QBNETD FAKE_HOST
+set -u
+
+if [ "$(id -u)" != 0 ]; then
+	echo "netns-test: needs root (network namespaces, TUN)" >&2
+	exit 1
+fi
+if [ $# -ne 2 ]; then
+	echo "usage: $0 QBNETD FAKE_HOST" >&2
+	exit 2
+fi
+QBNETD=$(realpath "$1")
+FAKE_HOST=$(realpath "$2")
+NS=qbnetd-test-$$
+TMP=$(mktemp -d /tmp/qbnetd-test.XXXXXX)
+SOCK=$TMP/host.sock
+RESOLV=$TMP/resolv.conf
+STATE=$TMP/state
+LOG=$TMP/qbnetd.log
+passed=0
+failed=0
+QB_PID=
+REPLY_LINE=
+
+cleanup() {
+	[ -n "$QB_PID" ] && kill -KILL "$QB_PID" 2>/dev/null
+	[ -n "${FH_PID:-}" ] && kill "$FH_PID" 2>/dev/null
+	ip netns del "$NS" 2>/dev/null
+	if [ "$failed" -ne 0 ] || [ "${KEEP_LOGS:-}" ]; then
+		echo "---- qbnetd log ($LOG) ----"
+		cat "$LOG"
+		echo "---- fake_host stderr ----"
+		cat "$TMP/fake_host.err" 2>/dev/null
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+check() {
+	local what=$1
+	shift
+	if "$@"; then
+		passed=$((passed + 1))
+		echo "ok   $what"
+	else
+		failed=$((failed + 1))
+		echo "FAIL $what"
+	fi
+}
+
+# Sends one command to fake_host; succeeds when it answers "ok ...".
+host() {
+	echo "$*" >&"${FH[1]}"
+	if ! read -r -t 20 REPLY_LINE <&"${FH[0]}"; then
+		REPLY_LINE="fail: no answer from fake_host"
+	fi
+	echo "     fake_host $*: $REPLY_LINE"
+	[[ $REPLY_LINE == ok* ]]
+}
+
+# wait_for SECONDS COMMAND...: retries every 0.1 s.
+wait_for() {
+	local tries=$(($1 * 10))
+	shift
+	while [ "$tries" -gt 0 ]; do
+		if eval "$@"; then
+			return 0
+		fi
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	return 1
+}
+
+default_routes() {
+	ip -n "$NS" -4 route show default
+	ip -n "$NS" -6 route show default
+}
+
+start_qbnetd() {
+	ip netns exec "$NS" "$QBNETD" --link "unix:$SOCK" --resolv-conf "$RESOLV" \
+		--state-dir "$STATE" --serial "TEST-0001" --log-level debug >>"$LOG" 2>&1 &
+	QB_PID=$!
+}
+
+# A namespace with its own default routes (on a veth pair inside it) to replace.
+ip netns add "$NS" || exit 1
+ip -n "$NS" link set lo up
+ip -n "$NS" link add d0 type veth peer name d1 || exit 1
+ip -n "$NS" link set d1 up
+ip -n "$NS" link set d0 up
+ip -n "$NS" addr add 192.0.2.2/24 dev d0 || exit 1
+ip -n "$NS" route add default via 192.0.2.1 dev d0 || exit 1
+ip -n "$NS" -6 addr add 2001:db8::2/64 dev d0 nodad || exit 1
+ip -n "$NS" -6 route add default via 2001:db8::1 dev d0 || exit 1
+printf 'nameserver 192.0.2.53\nsearch example.test\noptions ndots:2\n' >"$RESOLV"
+cp "$RESOLV" "$TMP/resolv.orig"
+ROUTES_BEFORE=$(default_routes)
+echo "     default routes before: $(echo $ROUTES_BEFORE)"
+check "the namespace starts with IPv4 and IPv6 default routes" \
+	bash -c "grep -q 'via 192.0.2.1' <<<'$ROUTES_BEFORE' && grep -q 'via 2001:db8::1' <<<'$ROUTES_BEFORE'"
+
+coproc FH { exec "$FAKE_HOST" "$SOCK" --ipv6 2>>"$TMP/fake_host.err"; }
+FH_PID=$!
+check "fake host listens" host listen
+start_qbnetd
+
+check "qbnetd connects and exchanges HELLO" host accept 5
+check "board HELLO: role board, version 1-1, max bundle, MTU 65535, serial, software, IPv6 cap" \
+	grep -q "role=1 version=1-1 max_bundle=262144 mtu=65535 serial=TEST-0001 software=qbnetd [0-9.]* caps=1" <<<"$REPLY_LINE"
+check "qb0 gets 10.113.98.2/24" wait_for 5 "ip -n $NS -4 addr show dev qb0 | grep -q 'inet 10.113.98.2/24'"
+check "qb0 MTU is 65520 and up" wait_for 2 "ip -n $NS link show qb0 | grep -q 'mtu 65520.*state UNKNOWN'"
+check "IPv4 default route via 10.113.98.1 dev qb0 onlink" \
+	wait_for 2 "ip -n $NS -4 route show default | grep -q 'default via 10.113.98.1 dev qb0.*onlink'"
+check "the old IPv4 default route is gone" bash -c "! ip -n $NS -4 route show default | grep -q 192.0.2.1"
+check "qb0 gets fd71:6200::2/64" wait_for 2 "ip -n $NS -6 addr show dev qb0 | grep -q 'inet6 fd71:6200::2/64'"
+check "IPv6 default route via fd71:6200::1 dev qb0" \
+	wait_for 2 "ip -n $NS -6 route show default | grep -q 'default via fd71:6200::1 dev qb0'"
+check "the old IPv6 default route is gone" bash -c "! ip -n $NS -6 route show default | grep -q 2001:db8::1"
+check "resolv.conf lists the host's DNS servers" \
+	wait_for 2 "grep -qx 'nameserver 10.113.98.3' $RESOLV && grep -qx 'nameserver fd71:6200::3' $RESOLV"
+check "state dir keeps the saved routes and the resolv.conf backup" \
+	test -s "$STATE/routes" -a -s "$STATE/resolv.conf.orig"
+
+check "ICMP echo request through qb0 gets the kernel's echo reply" host ping 3
+check "malformed bundles are sent" host malformed
+check "qbnetd survives malformed bundles" kill -0 "$QB_PID"
+check "ICMP echo after malformed bundles" host ping 3
+kill -USR1 "$QB_PID"
+check "SIGUSR1 logs the drop counters" \
+	wait_for 2 "grep -q 'rx_truncated_frame  *1 ' $LOG && grep -q 'rx_unknown_channel  *1 ' $LOG && grep -q 'ip_rx_malformed  *2 ' $LOG && grep -q 'control_malformed  *1 ' $LOG"
+
+check "host HELLO restarts the session: board answers HELLO" host rehello 3
+check "IP flows again after the restart's CONFIG" host ping 3
+
+check "bad bundle header: qbnetd drops the stream" host badheader 3
+check "qbnetd reconnects after a bad header" host accept 5
+check "ICMP echo on the new connection" host ping 3
+
+host close >/dev/null
+sleep 0.5
+start_ms=$(date +%s%3N)
+host listen >/dev/null
+check "qbnetd reconnects when the host comes back" host accept 5
+elapsed=$(($(date +%s%3N) - start_ms))
+echo "     reconnected ${elapsed} ms after the host listened again"
+check "reconnect within 2 s" test "$elapsed" -le 2000
+check "addresses kept across the reconnect" ip -n "$NS" -4 addr show dev qb0 | grep -q 'inet 10.113.98.2/24'
+check "ICMP echo after the reconnect" host ping 3
+
+# Crash: SIGKILL leaves resolv.conf and the saved routes in the state dir.
+kill -KILL "$QB_PID"
+wait "$QB_PID" 2>/dev/null
+QB_PID=
+check "after SIGKILL resolv.conf is still qbnetd's" grep -q 'generated by qbnetd' "$RESOLV"
+check "after SIGKILL the saved routes are in the state dir" test -s "$STATE/routes"
+start_qbnetd
+check "restart restores the saved default routes first" \
+	wait_for 3 "grep -q 'restored 2 default routes saved by a previous run' $LOG"
+check "restart restores resolv.conf from the backup" \
+	wait_for 3 "grep -q 'restored .*resolv.conf' $LOG"
+check "restarted qbnetd connects" host accept 5
+check "and is configured again" \
+	wait_for 5 "ip -n $NS -4 route show default | grep -q 'default via 10.113.98.1 dev qb0'"
+check "ICMP echo after the restart" host ping 3
+
+# Clean shutdown.
+kill -TERM "$QB_PID"
+wait "$QB_PID"
+rc=$?
+QB_PID=
+check "SIGTERM: exit code 0" test "$rc" -eq 0
+check "SIGTERM: qb0 is gone" bash -c "! ip -n $NS link show qb0 2>/dev/null"
+check "SIGTERM: no 10.113.98.2 address left" bash -c "! ip -n $NS addr | grep -q 10.113.98.2"
+check "SIGTERM: default routes restored exactly" test "$(default_routes)" = "$ROUTES_BEFORE"
+check "SIGTERM: resolv.conf restored byte for byte" cmp -s "$RESOLV" "$TMP/resolv.orig"
+check "SIGTERM: state files removed" test ! -e "$STATE/routes" -a ! -e "$STATE/resolv.conf.orig"
+check "log: link up, HELLO from host, CONFIG applied" \
+	bash -c "grep -q 'link up' $LOG && grep -q 'HELLO from host' $LOG && grep -q 'CONFIG applied' $LOG"
+host quit >/dev/null 2>&1
+
+echo "netns-test: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -118,8 +118,8 @@ static enum options_result parse_one(struct options *o, int opt, const char *arg
 			return bad(errors, "--link: '%s' is not valid; accepted: unix:PATH%s", arg,
 				   !strcmp(arg, "usb") ? " (the USB transport is not in this version yet)" : "");
 		if (!arg[5] || strlen(arg + 5) >= sizeof(o->link_path))
-			return bad(errors, "--link: the socket path must be 1..%zu bytes",
-				   sizeof(o->link_path) - 1);
+			return bad(errors, "--link: '%s' is not valid; accepted: unix:PATH with a PATH of 1..%zu bytes",
+				   arg, sizeof(o->link_path) - 1);
 		snprintf(o->link_path, sizeof(o->link_path), "%s", arg + 5);
 		return OPTIONS_RUN;
 	case OPT_TUN:
@@ -197,7 +197,7 @@ enum options_result options_parse(struct options *o, int argc, char **argv, FILE
 	o->max_bundle = PROTO_MAX_BUNDLE_DEFAULT;
 	o->log_level = LOG_LEVEL_INFO;
 
-	optind = 1;
+	optind = 0; /* full getopt re-initialisation (glibc) */
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":vqhV", long_options, NULL)) != -1) {
 		enum options_result result;

@@ -3,7 +3,7 @@
  * commands read from stdin, answering each with one "ok ..." or "fail ..." line.
  * Usage: fake_host SOCKET [--ipv6]
  * Commands: listen | accept SECS | rehello SECS | ping SECS | malformed |
- *           badheader SECS | close | quit */
+ *           badheader SECS | stall SECS | silent SECS | close | quit */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -417,6 +417,45 @@ static void do_badheader(int seconds)
 	reply(seen.closed ? "ok board closed the connection" : "fail connection still open");
 }
 
+/* Stops reading (but keeps sending keepalives): the board's socket fills up
+ * and it must hold back, not drop or buffer without bound. */
+static void do_stall(int seconds)
+{
+	uint64_t deadline = clock_now_ms() + (uint64_t)seconds * 1000;
+
+	while (conn_fd >= 0 && clock_now_ms() < deadline) {
+		if (clock_now_ms() - last_tx_ms >= 1000) {
+			struct proto_control keepalive = { .type = PROTO_KEEPALIVE };
+			keepalive.keepalive.seq = seq++;
+			send_control(&keepalive);
+		}
+		usleep(50000);
+	}
+	pump(500, NULL); /* catch up with the backlog */
+	reply(conn_fd >= 0 ? "ok stalled %d s" : "fail connection lost while stalled", seconds);
+}
+
+/* Sends nothing at all: the board must give up on the host after 5 s. */
+static void do_silent(int seconds)
+{
+	uint64_t start = clock_now_ms(), deadline = start + (uint64_t)seconds * 1000;
+	struct pollfd pfd = { .fd = conn_fd, .events = POLLIN };
+	uint8_t scratch[65536];
+
+	while (conn_fd >= 0 && clock_now_ms() < deadline) {
+		if (poll(&pfd, 1, 100) > 0) {
+			ssize_t n = recv(conn_fd, scratch, sizeof(scratch), MSG_DONTWAIT);
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+				close_conn();
+		}
+	}
+	if (conn_fd >= 0)
+		reply("fail the board kept the connection for %d s of silence", seconds);
+	else
+		reply("ok board closed the connection after %llu ms",
+		      (unsigned long long)(clock_now_ms() - start));
+}
+
 static void do_close(void)
 {
 	close_conn();
@@ -467,6 +506,10 @@ int main(int argc, char **argv)
 			do_malformed();
 		else if (!strcmp(command, "badheader"))
 			do_badheader(seconds);
+		else if (!strcmp(command, "stall"))
+			do_stall(seconds);
+		else if (!strcmp(command, "silent"))
+			do_silent(seconds);
 		else if (!strcmp(command, "close"))
 			do_close();
 		else if (!strcmp(command, "quit"))

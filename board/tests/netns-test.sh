@@ -138,6 +138,26 @@ check "SIGUSR1 logs the drop counters" \
 check "host HELLO restarts the session: board answers HELLO" host rehello 3
 check "IP flows again after the restart's CONFIG" host ping 3
 
+# Backpressure: the host stops reading while the board sends ~18 MB of UDP.
+stats_dumps() { grep -c 'stats: link_tx_busy' "$LOG"; }
+ip netns exec "$NS" bash -c 'for i in $(seq 300); do head -c 60000 /dev/zero >/dev/udp/10.113.98.1/9; done' 2>/dev/null &
+FLOOD_PID=$!
+check "host stalls for 2 s while the board floods" host stall 2
+wait "$FLOOD_PID"
+check "backpressure: TUN reading paused and resumed" \
+	bash -c "grep -q 'TUN reading paused' $LOG && grep -q 'TUN reading resumed' $LOG"
+check "qbnetd survives the stall" kill -0 "$QB_PID"
+dumps=$(stats_dumps)
+kill -USR1 "$QB_PID"
+wait_for 2 "[ \$(stats_dumps) -gt $dumps ]"
+check "no bundle refused by the bounded link queue (link_tx_busy 0)" \
+	bash -c "grep 'stats: link_tx_busy' $LOG | tail -n 1 | grep -q ' 0  '"
+check "ICMP echo after the stall" host ping 3
+
+check "host silent: qbnetd gives up after 5 s" host silent 8
+check "the board's timeout took 5 s" bash -c "[[ '$REPLY_LINE' =~ after\ ([0-9]+)\ ms ]] && [ \${BASH_REMATCH[1]} -ge 4500 ]"
+check "qbnetd reconnects after the timeout" host accept 5
+
 check "bad bundle header: qbnetd drops the stream" host badheader 3
 check "qbnetd reconnects after a bad header" host accept 5
 check "ICMP echo on the new connection" host ping 3

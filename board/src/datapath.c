@@ -21,7 +21,7 @@ static void set_tun_reading(struct datapath *dp, bool reading)
 {
 	struct epoll_event ev = { .data.u64 = epoll_ref(EPOLL_OWNER_TUN, dp->tun_fd) };
 
-	if (dp->tun_reading == reading)
+	if (dp->tun_reading == reading || (reading && dp->tun_failed))
 		return;
 	ev.events = reading ? EPOLLIN : 0;
 	if (epoll_ctl(dp->epoll_fd, EPOLL_CTL_MOD, dp->tun_fd, &ev)) {
@@ -30,6 +30,19 @@ static void set_tun_reading(struct datapath *dp, bool reading)
 	}
 	dp->tun_reading = reading;
 	debug("TUN reading %s", reading ? "resumed" : "paused (link queue full)");
+}
+
+/* A read error other than "empty": the interface was deleted or broken.
+ * Stop reading (a level-triggered error would spin) and let main exit. */
+static void tun_read_failed(struct datapath *dp, int error)
+{
+	stats.tun_read_errors++;
+	if (error == EAGAIN || error == EWOULDBLOCK || error == EINTR)
+		return;
+	err("cannot read from the TUN: %s: was the interface deleted? stopping",
+	    strerror(error));
+	set_tun_reading(dp, false);
+	dp->tun_failed = true;
 }
 
 static bool send_bundle(struct datapath *dp, const uint8_t *bundle, size_t len)
@@ -57,6 +70,8 @@ static void drain_and_drop(struct datapath *dp)
 		ssize_t n = read(dp->tun_fd, dp->tx_buf, PROTO_MTU_MAX);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			tun_read_failed(dp, errno);
 		if (n <= 0)
 			return;
 		stats.tun_rx_dropped++;
@@ -78,10 +93,8 @@ static bool fill_and_send(struct datapath *dp)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-				stats.tun_read_errors++;
-				debug("TUN read error: %s", strerror(errno));
-			}
+			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+				tun_read_failed(dp, errno);
 			drained = true;
 			break;
 		}

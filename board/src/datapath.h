@@ -16,6 +16,7 @@ struct datapath {
 	int tun_fd;
 	bool tun_reading;	/* EPOLLIN on the TUN is armed */
 	bool link_up;
+	bool tun_failed;	/* the TUN is unusable (deleted): stop the daemon */
 	struct link *link;
 	struct apply *apply;
 	struct session session;

@@ -155,7 +155,7 @@ static int run(const struct options *options)
 	if (link->ops->start(link, epoll_fd))
 		return 1;
 
-	while (!stop_signal) {
+	while (!stop_signal && !dp.tun_failed) {
 		int n = epoll_wait(epoll_fd, events, EVENTS_MAX, datapath_timeout_ms(&dp));
 		if (n < 0 && errno != EINTR) {
 			err("epoll_wait: %s", strerror(errno));
@@ -178,7 +178,8 @@ static int run(const struct options *options)
 		datapath_tick(&dp);
 	}
 
-	info("%s: shutting down", stop_signal ? strsignal(stop_signal) : "error");
+	info("%s: shutting down", stop_signal ? strsignal(stop_signal) :
+	     dp.tun_failed ? "TUN failure" : "event loop failure");
 	link->ops->stop(link);
 	apply_undo(&apply);
 	close(tun_fd);

@@ -453,7 +453,7 @@ int main(int argc, char **argv)
 	const char *path = DEFAULT_VECTORS;
 	const char *corpus_dir = NULL;
 	struct vector *vectors;
-	unsigned bundles = 0, controls = 0;
+	unsigned bundles = 0, controls = 0, vectors_passed = 0;
 
 	if (argc >= 3 && !strcmp(argv[1], "--write-corpus")) {
 		corpus_dir = argv[2];
@@ -480,6 +480,7 @@ int main(int argc, char **argv)
 		      v->name, v->line);
 		if (len < 0 || !vector_get(v, "expect"))
 			continue;
+		unsigned failed_before = checks_failed;
 		if (!strcmp(v->kind, "bundle")) {
 			test_bundle_vector(v, bytes, (size_t)len);
 			bundles++;
@@ -489,11 +490,14 @@ int main(int argc, char **argv)
 		} else {
 			CHECK(0, "unknown vector kind %s", v->kind);
 		}
+		if (checks_failed == failed_before)
+			vectors_passed++;
 	}
 	CHECK(bundles >= 15 && controls >= 30, "too few vectors: %u bundle, %u control", bundles,
 	      controls);
 	test_edge_cases();
 	vectors_free(vectors, (size_t)count);
-	printf("test_proto: %u bundle and %u control vectors from %s\n", bundles, controls, path);
+	printf("test_proto: %u of %zd vectors passed (%u bundle, %u control) from %s\n",
+	       vectors_passed, count, bundles, controls, path);
 	return checks_report("test_proto");
 }

@@ -250,6 +250,7 @@ public final class BoardSession implements Link.Handler {
         int limit = (int) Math.min(hello.maxBundle(), link.maxReceiveBundle()) - 2 * Bundles.FRAME_HEADER_SIZE;
         int newMtu = Math.min(Math.min(natConfig.mtu(), boardMtu), Math.min(limit, 65535));
         boolean first = boardHello == null;
+        boolean repeated = hello.equals(boardHello);
         boardHello = hello;
         version = common;
         output.setMaxBundle((int) hello.maxBundle());
@@ -269,7 +270,10 @@ public final class BoardSession implements Link.Handler {
         Object[] args = { name, hello.serial() == null ? "(no serial)" : hello.serial(),
                 hello.software() == null ? "unknown software" : hello.software(), first ? "attached" : "said HELLO again",
                 version, mtu, config.ipv4(), natConfig.gateway4().getHostAddress(), natConfig.dns4().getHostAddress() };
-        log.info(line, args);
+        if (repeated)
+            log.debug(line, args); // the board greets on link up and answers our HELLO: expected twice
+        else
+            log.info(line, args);
     }
 
     private void onKeepalive(Keepalive k) {

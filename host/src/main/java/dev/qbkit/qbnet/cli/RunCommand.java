@@ -18,7 +18,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
-@Command(name = "run", sortOptions = false, usageHelpAutoWidth = true,
+@Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
         description = "Serve attached boards: each gets its own NAT to this host's network.")
 public final class RunCommand implements Callable<Integer> {
     @Spec

@@ -1,0 +1,55 @@
+# qbnet: USB networking for qbkit boards. Top-level entry points:
+#   make         build the board daemon (board/) and the host driver (host/)
+#   make demo    the main job: a simulated board fetches from a local server through qbnet
+#   make test    every test (unit, sanitizers, fuzz smoke, cross builds, namespaces, USB VM)
+#   make bench   benchmarks against slirp4netns and pasta; writes doc/PERFORMANCE.md
+# Targets that need packages install them first (tests/deps.sh, Debian 12/13, root).
+
+JAVA_HOME ?= /usr/lib/jvm/temurin-25-jdk-amd64
+export JAVA_HOME
+MVN ?= mvn -B -q -Dstyle.color=never
+JAR := host/target/qbnet.jar
+
+.PHONY: all board host deps-build deps-demo deps-test demo test test-board test-host test-e2e cross fuzz clean
+
+all: board host
+
+board: deps-build
+	$(MAKE) -C board
+
+host:
+	cd host && $(MVN) package -DskipTests
+
+deps-build:
+	@tests/deps.sh build
+
+deps-demo:
+	@tests/deps.sh demo
+
+deps-test:
+	@tests/deps.sh test
+
+demo: deps-demo all
+	tests/demo.sh
+
+test: deps-test all test-board test-host cross test-e2e
+	@echo "make test: all passed"
+
+test-board:
+	$(MAKE) -C board check fuzz-smoke check-netns
+
+test-host:
+	cd host && $(MVN) verify
+
+cross:
+	$(MAKE) -C board cross
+
+test-e2e: all
+	tests/e2e-netns.sh
+
+fuzz: deps-test
+	$(MAKE) -C board fuzz
+
+clean:
+	$(MAKE) -C board clean
+	cd host && $(MVN) clean

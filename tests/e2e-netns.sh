@@ -1,0 +1,255 @@
+#!/bin/bash
+# End-to-end tests over the socket link, as root, in network namespaces: the
+# real qbnetd with its TUN in a "board" netns, the real qbnet on the host, and
+# servers in an "internet" netns. Traffic stays inside these namespaces.
+# Usage: tests/e2e-netns.sh [case-name-substring...]
+set -u
+. "$(dirname "$0")/lib/topology.sh"
+
+PASS=0
+FAIL=0
+FAILED=()
+RESULTS=$QB_WORK.results
+: > "$RESULTS"
+
+note() { echo "    $*"; echo "$*" >> "$RESULTS"; }
+
+run_case() {
+	local name=$1
+	shift
+	if [ ${#SELECTED[@]} -gt 0 ]; then
+		local hit=0
+		for s in "${SELECTED[@]}"; do [[ $name == *"$s"* ]] && hit=1; done
+		[ $hit = 1 ] || return 0
+	fi
+	echo "--- $name"
+	local start=$(date +%s.%N) rc
+	# errexit only works in a subshell that is not itself a condition.
+	( set -e; "$@" )
+	rc=$?
+	if [ $rc = 0 ]; then
+		PASS=$((PASS + 1))
+		echo "    ok ($(since "$start") s)"
+	else
+		FAIL=$((FAIL + 1))
+		FAILED+=("$name")
+		echo "    FAILED; last qbnet log lines:"
+		tail -n 15 "$QB_WORK/qbnet.log" | sed 's/^/      /'
+		echo "    last qbnetd log lines:"
+		tail -n 15 "$QB_WORK/qbnetd.log" | sed 's/^/      /'
+	fi
+}
+
+check() {
+	# check DESCRIPTION COMMAND...: fails the case with a message.
+	local what=$1
+	shift
+	if ! "$@"; then
+		echo "    check failed: $what" >&2
+		return 1
+	fi
+}
+
+since() { # START -> seconds elapsed, e.g. 0.42
+	awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }'
+}
+
+less_than() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+
+rate() { # bytes seconds -> "N MB/s"
+	echo "$1 $2" | awk '{ printf "%.1f MB/s", $1 / $2 / 1e6 }'
+}
+
+# ---- cases -------------------------------------------------------------------
+
+case_board_configured() {
+	qb_board ip -4 addr show dev qb0 | grep -q "inet $BOARD_ADDR/24"
+	local mtu
+	mtu=$(qb_board cat /sys/class/net/qb0/mtu)
+	check "board MTU is qbnet's default 65520 (got $mtu)" [ "$mtu" = 65520 ]
+	qb_board ip -4 route show default | grep -q "dev qb0"
+	check "board resolv.conf names the virtual DNS" grep -q "nameserver 10.113.98.3" "/etc/netns/$BOARD_NS/resolv.conf"
+	note "board: $(qb_board ip -4 -br addr show dev qb0 | tr -s ' '), mtu $mtu, $(qb_board ip -4 route show default)"
+}
+
+case_dns() {
+	local got
+	got=$(qb_board getent ahostsv4 "$INET_NAME" | awk 'NR == 1 { print $1 }')
+	check "$INET_NAME resolves to $INET_ADDR from the board (got '$got')" [ "$got" = "$INET_ADDR" ]
+	got=$(qb_board python3 -c "import socket; print(socket.getaddrinfo('$INET_NAME', 80, socket.AF_INET6)[0][4][0])" 2>/dev/null || true)
+	check "AAAA for $INET_NAME comes through the proxy (got '$got')" [ "$got" = "$INET6_ADDR" ]
+	if qb_board getent hosts no-such-name.qbnet.test >/dev/null; then
+		echo "    an unknown name resolved" >&2
+		return 1
+	fi
+}
+
+case_http_page() {
+	local body
+	body=$(qb_board curl -sS --max-time 10 "http://$INET_NAME/index.html")
+	check "page fetched by name" [ "$body" = "<html><body>qbnet test page</body></html>" ]
+}
+
+case_download_100m() {
+	local want got start took
+	want=$(sha256sum "$QB_WORK/www/big.bin" | cut -d' ' -f1)
+	start=$(date +%s.%N)
+	got=$(qb_board curl -sS --max-time 120 "http://$INET_ADDR/big.bin" | sha256sum | cut -d' ' -f1)
+	took=$(since "$start")
+	check "downloaded sha256 equals the server's" [ "$got" = "$want" ]
+	note "download 100 MiB: $took s, $(rate 104857600 "$took") (curl | sha256sum on the board), sha256 ok"
+}
+
+case_upload_100m() {
+	local want got start took
+	want=$(sha256sum "$QB_WORK/upload.bin" | cut -d' ' -f1)
+	start=$(date +%s.%N)
+	got=$(qb_board curl -sS --max-time 120 -T "$QB_WORK/upload.bin" "http://$INET_ADDR/upload" | cut -d' ' -f1)
+	took=$(since "$start")
+	check "server's sha256 of the upload equals the file's" [ "$got" = "$want" ]
+	note "upload 100 MiB: $took s, $(rate 104857600 "$took") (server hashes as it reads), sha256 ok"
+}
+
+case_parallel_200() {
+	local want out
+	want=$(sha256sum "$QB_WORK/www/medium.bin" | cut -d' ' -f1)
+	out=$(qb_board $QBTOOL parallel-get "$INET_ADDR" 80 medium.bin "$want" --count 200 --timeout 60)
+	check "200 parallel connections all got the right body ($out)" [ "$out" = "200/200" ]
+	note "parallel: $out connections held open at once, each body sha256-checked"
+}
+
+case_half_close() {
+	local out
+	out=$(qb_board $QBTOOL halfclose-client "$INET_ADDR" 7001 --message "abc123")
+	check "reply after our FIN ('$out')" [ "$out" = "reply:321cba" ]
+}
+
+case_refused_fast() {
+	local start took rc=0
+	start=$(date +%s.%N)
+	qb_board curl -sS --max-time 10 "http://$INET_ADDR:9/" 2>/dev/null || rc=$?
+	took=$(since "$start")
+	check "curl reports 'connection refused' (exit 7, got $rc)" [ "$rc" = 7 ]
+	check "refusal is fast (${took}s)" less_than "$took" 2
+	note "refused connect answered in ${took}s"
+}
+
+case_udp_echo() {
+	local out
+	out=$(qb_board $QBTOOL udp-echo-client "$INET_ADDR" 7 --count 20 --size 1200)
+	check "20 UDP datagrams echoed ($out)" [ "$out" = "20/20" ]
+}
+
+case_udp_dns_direct() {
+	# A resolver other than the virtual one: plain UDP NAT to port 53.
+	local got
+	got=$(qb_board python3 - "$INET_ADDR" "$INET_NAME" <<'EOF'
+import socket, struct, sys
+server, name = sys.argv[1], sys.argv[2]
+q = struct.pack(">HHHHHH", 0x5142, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.sendto(q, (server, 53))
+r, _ = s.recvfrom(4096)
+print(".".join(str(b) for b in r[-4:]))
+EOF
+)
+	check "direct DNS query through the UDP NAT (got '$got')" [ "$got" = "$INET_ADDR" ]
+}
+
+host_loopback_server() {
+	python3 -m http.server --bind 127.0.0.1 --directory "$QB_WORK/www" 18080 > "$QB_WORK/loopback-httpd.log" 2>&1 &
+	qb_track $! loopback-httpd
+	for _ in $(seq 50); do
+		bash -c "exec 3<>/dev/tcp/127.0.0.1/18080" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+case_host_loopback_denied() {
+	local rc=0 start
+	start=$(date +%s.%N)
+	qb_board curl -sS --max-time 5 "http://$GATEWAY_ADDR:18080/index.html" >/dev/null 2>&1 || rc=$?
+	check "board cannot reach the host's loopback by default (curl exit $rc)" [ "$rc" = 7 ]
+	check "and learns it at once ($(since "$start") s)" less_than "$(since "$start")" 2
+}
+
+case_host_restart_relinks_with_loopback_allowed() {
+	local board_pid
+	board_pid=$(qbnetd_pid)
+	qb_qbnet_stop
+	sleep 1
+	kill -0 "$board_pid" || { echo "    qbnetd died with the host" >&2; return 1; }
+	local start=$(date +%s.%N)
+	qb_qbnet_start --allow-host-loopback
+	check "link came back by itself" qb_wait_linked 15
+	note "relink after host restart: $(since "$start") s (incl. JVM start)"
+	check "qbnetd kept running (same pid)" kill -0 "$board_pid"
+	local body
+	body=$(qb_board curl -sS --max-time 5 "http://$GATEWAY_ADDR:18080/index.html")
+	check "with --allow-host-loopback the gateway reaches host loopback" [ "$body" = "<html><body>qbnet test page</body></html>" ]
+}
+
+case_board_restart_frees_flows() {
+	# The board daemon goes away with connections open: qbnet frees them all.
+	ip netns exec "$BOARD_NS" $QBTOOL hold-connections "$INET_ADDR" 80 --count 50 --seconds 30 > "$QB_WORK/hold.log" 2>&1 &
+	local holder=$!
+	for _ in $(seq 100); do grep -q "open 50" "$QB_WORK/hold.log" && break; sleep 0.1; done
+	check "50 connections opened" grep -q "open 50" "$QB_WORK/hold.log"
+	local before
+	local host_pid
+	host_pid=$(qbnet_pid)
+	before=$(ls /proc/"$host_pid"/fd | wc -l)
+	qb_qbnetd_stop
+	kill "$holder" 2>/dev/null
+	local after=$before
+	for _ in $(seq 50); do
+		after=$(ls /proc/"$host_pid"/fd | wc -l)
+		[ $((before - after)) -ge 50 ] && break
+		sleep 0.1
+	done
+	check "qbnet closed the board's 50 sockets ($before -> $after fds)" [ $((before - after)) -ge 50 ]
+	check "qbnetd restored the board's resolv.conf on exit" grep -q "before qbnetd" "/etc/netns/$BOARD_NS/resolv.conf"
+	note "board daemon stopped with 50 open flows: qbnet fds $before -> $after"
+	qb_qbnetd_start
+	check "board relinked" qb_wait_linked 15
+}
+
+# ---- main --------------------------------------------------------------------
+
+SELECTED=("$@")
+qb_require_root
+qb_require_built
+trap 'qb_topology_down' EXIT
+trap 'exit 130' INT TERM
+qb_log "setting up namespaces in $QB_WORK"
+qb_topology_up
+head -c 104857600 /dev/urandom > "$QB_WORK/www/big.bin"
+head -c 104857600 /dev/urandom > "$QB_WORK/upload.bin"
+head -c 65536 /dev/urandom > "$QB_WORK/www/medium.bin"
+qb_servers_up
+host_loopback_server || qb_die "loopback test server did not start"
+qb_qbnet_start
+qb_qbnetd_start
+qb_wait_linked 20 || qb_die "board did not link: $(tail -n 20 "$QB_WORK/qbnetd.log") / $(tail -n 20 "$QB_WORK/qbnet.log")"
+
+run_case board-configured case_board_configured
+run_case dns case_dns
+run_case http-page case_http_page
+run_case download-100MiB case_download_100m
+run_case upload-100MiB case_upload_100m
+run_case parallel-200 case_parallel_200
+run_case half-close case_half_close
+run_case refused-fast case_refused_fast
+run_case udp-echo case_udp_echo
+run_case udp-dns-direct case_udp_dns_direct
+run_case host-loopback-denied case_host_loopback_denied
+run_case host-restart-relinks case_host_restart_relinks_with_loopback_allowed
+run_case board-restart-frees-flows case_board_restart_frees_flows
+
+echo
+echo "e2e-netns: $PASS passed, $FAIL failed ${FAILED[*]}"
+[ -s "$RESULTS" ] && { echo "measured:"; sed 's/^/  /' "$RESULTS"; }
+[ $FAIL = 0 ]

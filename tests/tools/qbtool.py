@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+# Test peers for the end-to-end tests, run inside the test namespaces: an HTTP
+# server (GET files, PUT returns sha256), a half-close server and client, UDP
+# echo server and client, and a parallel fetcher. Standard library only.
+import argparse
+import concurrent.futures
+import hashlib
+import http.server
+import os
+import socket
+import socketserver
+import sys
+import threading
+import time
+
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def do_PUT(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        digest = hashlib.sha256()
+        remaining = length
+        while remaining > 0:
+            chunk = self.rfile.read(min(1 << 20, remaining))
+            if not chunk:
+                break
+            digest.update(chunk)
+            remaining -= len(chunk)
+        body = f"{digest.hexdigest()} {length - remaining}\n".encode()
+        self.send_response(200 if remaining == 0 else 400)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024
+    allow_reuse_address = True
+
+
+class ThreadingServer6(ThreadingServer):
+    address_family = socket.AF_INET6
+
+
+def httpd(args):
+    os.chdir(args.root)
+    cls = ThreadingServer6 if ":" in args.bind else ThreadingServer
+    server = cls((args.bind, args.port), Handler)
+    server.serve_forever()
+
+
+def halfclose_server(args):
+    """Reads until the client half-closes, then answers with what it read, reversed."""
+    family = socket.AF_INET6 if ":" in args.bind else socket.AF_INET
+    srv = socket.socket(family, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((args.bind, args.port))
+    srv.listen(64)
+
+    def serve(conn):
+        with conn:
+            data = b""
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            time.sleep(0.2)  # the reply comes well after the client's FIN
+            conn.sendall(b"reply:" + data[::-1])
+
+    while True:
+        conn, _ = srv.accept()
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+
+def halfclose_client(args):
+    with socket.create_connection((args.host, args.port), timeout=args.timeout) as s:
+        s.sendall(args.message.encode())
+        s.shutdown(socket.SHUT_WR)
+        reply = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    print(reply.decode())
+
+
+def udp_echo_server(args):
+    family = socket.AF_INET6 if ":" in args.bind else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    s.bind((args.bind, args.port))
+    while True:
+        data, peer = s.recvfrom(65535)
+        s.sendto(data, peer)
+
+
+def udp_echo_client(args):
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    s.settimeout(args.timeout)
+    ok = 0
+    for i in range(args.count):
+        payload = f"qbnet-udp-{i}-".encode() + os.urandom(args.size)
+        s.sendto(payload, (args.host, args.port))
+        try:
+            data, _ = s.recvfrom(65535)
+        except socket.timeout:
+            continue
+        if data == payload:
+            ok += 1
+    print(f"{ok}/{args.count}")
+    sys.exit(0 if ok == args.count else 1)
+
+
+def parallel_get(args):
+    """Opens N connections at once (all held open until every one got its reply)."""
+    barrier = threading.Barrier(args.count, timeout=args.timeout)
+
+    def one(i):
+        with socket.create_connection((args.host, args.port), timeout=args.timeout) as s:
+            barrier.wait()
+            s.sendall(f"GET /{args.path} HTTP/1.0\r\nHost: x\r\n\r\n".encode())
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        return head.split(b"\r\n", 1)[0].split(b" ")[1:2] == [b"200"] and hashlib.sha256(body).hexdigest() == args.sha256
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.count) as pool:
+        results = list(pool.map(one, range(args.count)))
+    print(f"{sum(results)}/{args.count}")
+    sys.exit(0 if all(results) else 1)
+
+
+def hold_connections(args):
+    """Opens N idle connections, holds them for SECONDS, then closes them all."""
+    socks = []
+    for _ in range(args.count):
+        socks.append(socket.create_connection((args.host, args.port), timeout=args.timeout))
+    print(f"open {len(socks)}", flush=True)
+    time.sleep(args.seconds)
+    for s in socks:
+        s.close()
+    print("closed", flush=True)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("httpd")
+    a.add_argument("--bind", default="0.0.0.0")
+    a.add_argument("--port", type=int, default=80)
+    a.add_argument("--root", default=".")
+    a.set_defaults(fn=httpd)
+    a = sub.add_parser("halfclose-server")
+    a.add_argument("--bind", default="0.0.0.0")
+    a.add_argument("--port", type=int, default=7001)
+    a.set_defaults(fn=halfclose_server)
+    a = sub.add_parser("halfclose-client")
+    a.add_argument("host")
+    a.add_argument("port", type=int)
+    a.add_argument("--message", default="hello")
+    a.add_argument("--timeout", type=float, default=10)
+    a.set_defaults(fn=halfclose_client)
+    a = sub.add_parser("udp-echo-server")
+    a.add_argument("--bind", default="0.0.0.0")
+    a.add_argument("--port", type=int, default=7)
+    a.set_defaults(fn=udp_echo_server)
+    a = sub.add_parser("udp-echo-client")
+    a.add_argument("host")
+    a.add_argument("port", type=int)
+    a.add_argument("--count", type=int, default=20)
+    a.add_argument("--size", type=int, default=1000)
+    a.add_argument("--timeout", type=float, default=2)
+    a.set_defaults(fn=udp_echo_client)
+    a = sub.add_parser("parallel-get")
+    a.add_argument("host")
+    a.add_argument("port", type=int)
+    a.add_argument("path")
+    a.add_argument("sha256")
+    a.add_argument("--count", type=int, default=200)
+    a.add_argument("--timeout", type=float, default=30)
+    a.set_defaults(fn=parallel_get)
+    a = sub.add_parser("hold-connections")
+    a.add_argument("host")
+    a.add_argument("port", type=int)
+    a.add_argument("--count", type=int, default=1000)
+    a.add_argument("--seconds", type=float, default=5)
+    a.add_argument("--timeout", type=float, default=10)
+    a.set_defaults(fn=hold_connections)
+    args = p.parse_args()
+    args.fn(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -49,9 +49,10 @@ if [ "$got" = "$want" ]; then echo "   sha256 matches the server's: $got"; else 
 
 echo
 echo "== the board uploads it back"
-out=$(qb_board curl -sS --max-time 120 -T "$QB_WORK/www/file.bin" -w ' %{size_upload} %{time_total} %{speed_upload}' \
-	"http://$INET_NAME/upload") || qb_die "upload failed"
-read -r sum _ bytes secs speed <<< "$out"
+out=$(qb_board curl -sS --max-time 120 -T "$QB_WORK/www/file.bin" -o "$QB_WORK/upload.reply" \
+	-w '%{size_upload} %{time_total} %{speed_upload}' "http://$INET_NAME/upload") || qb_die "upload failed"
+read -r bytes secs speed <<< "$out"
+sum=$(cut -d' ' -f1 "$QB_WORK/upload.reply")
 awk -v b="$bytes" -v s="$secs" -v r="$speed" 'BEGIN { printf "   %d bytes in %.2f s = %.1f MB/s (%.2f Gbit/s)\n", b, s, r / 1e6, r * 8 / 1e9 }'
 if [ "$sum" = "$want" ]; then echo "   the server's sha256 matches"; else qb_die "upload sha256 mismatch"; fi
 

@@ -116,6 +116,7 @@ qb_servers_up() {
 # Starts qbnet in the root netns with the test resolver; extra args go to `run`.
 qb_qbnet_start() {
 	: > "$QB_WORK/qbnet.log"
+	rm -f "$LINK_SOCK"
 	unshare -m --propagation private sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' \
 		"$QB_WORK/host-resolv.conf" "$JAVA_HOME/bin/java" ${QBNET_JAVA_OPTS:-} -jar "$QBNET_JAR" \
 		run --link "unix:$LINK_SOCK" "$@" >> "$QB_WORK/qbnet.log" 2>&1 &
@@ -123,7 +124,7 @@ qb_qbnet_start() {
 	echo $pid > "$QB_WORK/qbnet.pid"
 	qb_track $pid qbnet
 	for _ in $(seq 100); do
-		grep -q "waiting for boards" "$QB_WORK/qbnet.log" && return 0
+		[ -S "$LINK_SOCK" ] && return 0
 		kill -0 $pid 2>/dev/null || qb_die "qbnet exited: $(cat "$QB_WORK/qbnet.log")"
 		sleep 0.1
 	done

@@ -7,6 +7,8 @@
 
 JAVA_HOME ?= /usr/lib/jvm/temurin-25-jdk-amd64
 export JAVA_HOME
+# Maven 3.8's bundled Guava warns about sun.misc.Unsafe on JDK 25; the flag only silences that.
+export MAVEN_OPTS ?= --sun-misc-unsafe-memory-access=allow
 MVN ?= mvn -B -q -Dstyle.color=never
 JAR := host/target/qbnet.jar
 

@@ -16,7 +16,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.qbkit.qbnet.loop.Timer;
-import dev.qbkit.qbnet.packet.IpProtocol;
 import dev.qbkit.qbnet.packet.IpWriter;
 import dev.qbkit.qbnet.packet.TcpHeader;
 
@@ -743,22 +742,10 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
 
     private void emit(int seq, int flags, int length, boolean syn) {
         int options = syn ? (windowScaling ? 8 : 4) : 0;
-        int tcpLength = TcpHeader.MIN_LENGTH + options + length;
-        int ipLength = IpWriter.headerLength(ipv6) + tcpLength;
-        PacketOutput out = ctx.output();
-        int at = out.begin(ipLength);
-        ByteBuffer b = out.buffer();
-        int t = at + IpWriter.writeHeader(b, at, key.remoteAddress(), key.boardAddress(), IpProtocol.TCP, tcpLength,
-                ctx.nextIpId());
         boolean withAck = (flags & TcpHeader.ACK) != 0;
-        b.putShort(t, (short) key.remotePort());
-        b.putShort(t + 2, (short) key.boardPort());
-        b.putInt(t + 4, seq);
-        b.putInt(t + 8, withAck ? ackNumber() : 0);
-        b.put(t + 12, (byte) (((TcpHeader.MIN_LENGTH + options) / 4) << 4));
-        b.put(t + 13, (byte) flags);
-        b.putShort(t + 14, (short) ((flags & TcpHeader.RST) != 0 ? 0 : windowField(syn)));
-        b.putInt(t + 16, 0); // checksum, urgent pointer
+        int window = (flags & TcpHeader.RST) != 0 ? 0 : windowField(syn);
+        int t = TcpWriter.begin(ctx, key, seq, withAck ? ackNumber() : 0, flags, window, options, length);
+        ByteBuffer b = ctx.output().buffer();
         if (syn) {
             b.put(t + 20, (byte) 2).put(t + 21, (byte) 4).putShort(t + 22, (short) ourMss);
             if (windowScaling)
@@ -766,8 +753,7 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
         }
         if (length > 0)
             toBoard.copyTo(Seq.diff(seq, sndUna), length, b, t + TcpHeader.MIN_LENGTH + options);
-        IpWriter.fillTransportChecksum(b, at, ipv6, IpProtocol.TCP, tcpLength, 16);
-        out.commit(ipLength);
+        TcpWriter.finish(ctx, key, t, options, length);
         if (withAck)
             ackOwed = false;
     }

@@ -17,7 +17,6 @@ import org.slf4j.LoggerFactory;
 
 import dev.qbkit.qbnet.packet.IpPacket;
 import dev.qbkit.qbnet.packet.IpProtocol;
-import dev.qbkit.qbnet.packet.IpWriter;
 import dev.qbkit.qbnet.packet.TcpHeader;
 
 public final class TcpTable {
@@ -118,24 +117,7 @@ public final class TcpTable {
 
     /** Writes a header-only segment from the flow's remote end to the board. */
     static void writeBareSegment(NatContext ctx, FlowKey key, int seq, int ack, int flags) {
-        boolean ipv6 = key.isIpv6();
-        int tcpLength = TcpHeader.MIN_LENGTH;
-        int ipLength = IpWriter.headerLength(ipv6) + tcpLength;
-        PacketOutput out = ctx.output();
-        int at = out.begin(ipLength);
-        ByteBuffer b = out.buffer();
-        int t = at + IpWriter.writeHeader(b, at, key.remoteAddress(), key.boardAddress(), IpProtocol.TCP, tcpLength,
-                ctx.nextIpId());
-        b.putShort(t, (short) key.remotePort());
-        b.putShort(t + 2, (short) key.boardPort());
-        b.putInt(t + 4, seq);
-        b.putInt(t + 8, ack);
-        b.put(t + 12, (byte) (5 << 4));
-        b.put(t + 13, (byte) flags);
-        b.putShort(t + 14, (short) 0);
-        b.putInt(t + 16, 0);
-        IpWriter.fillTransportChecksum(b, at, ipv6, IpProtocol.TCP, tcpLength, 16);
-        out.commit(ipLength);
+        TcpWriter.finish(ctx, key, TcpWriter.begin(ctx, key, seq, ack, flags, 0, 0, 0), 0, 0);
     }
 
     public void onFlowClosed(TcpFlow flow) {

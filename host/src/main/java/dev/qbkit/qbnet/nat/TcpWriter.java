@@ -1,0 +1,54 @@
+// Writes TCP segments from a flow's remote end to the board, in place in the
+// packet output: IP header, TCP header, then the caller's options and data,
+// then the checksum. Used by flows and by the stateless resets of TcpTable.
+package dev.qbkit.qbnet.nat;
+
+import java.nio.ByteBuffer;
+
+import dev.qbkit.qbnet.packet.IpProtocol;
+import dev.qbkit.qbnet.packet.IpWriter;
+import dev.qbkit.qbnet.packet.TcpHeader;
+
+final class TcpWriter {
+    private TcpWriter() {
+    }
+
+    /** Total IP packet length of a segment. */
+    static int packetLength(FlowKey key, int optionsLength, int payloadLength) {
+        return IpWriter.headerLength(key.isIpv6()) + TcpHeader.MIN_LENGTH + optionsLength + payloadLength;
+    }
+
+    /**
+     * Begins a segment in {@code out} and writes its IP and TCP headers.
+     *
+     * @return the absolute index of the TCP header; options go at +20
+     */
+    static int begin(NatContext ctx, FlowKey key, int seq, int ack, int flags, int window, int optionsLength,
+            int payloadLength) {
+        PacketOutput out = ctx.output();
+        int tcpLength = TcpHeader.MIN_LENGTH + optionsLength + payloadLength;
+        int at = out.begin(IpWriter.headerLength(key.isIpv6()) + tcpLength);
+        ByteBuffer b = out.buffer();
+        int t = at + IpWriter.writeHeader(b, at, key.remoteAddress(), key.boardAddress(), IpProtocol.TCP, tcpLength,
+                ctx.nextIpId());
+        b.putShort(t, (short) key.remotePort());
+        b.putShort(t + 2, (short) key.boardPort());
+        b.putInt(t + 4, seq);
+        b.putInt(t + 8, ack);
+        b.put(t + 12, (byte) (((TcpHeader.MIN_LENGTH + optionsLength) / 4) << 4));
+        b.put(t + 13, (byte) flags);
+        b.putShort(t + 14, (short) window);
+        b.putInt(t + 16, 0); // checksum, urgent pointer
+        return t;
+    }
+
+    /** Checksums the segment begun at {@code tcpOffset} and commits the packet. */
+    static void finish(NatContext ctx, FlowKey key, int tcpOffset, int optionsLength, int payloadLength) {
+        PacketOutput out = ctx.output();
+        boolean ipv6 = key.isIpv6();
+        int ipOffset = tcpOffset - IpWriter.headerLength(ipv6);
+        int tcpLength = TcpHeader.MIN_LENGTH + optionsLength + payloadLength;
+        IpWriter.fillTransportChecksum(out.buffer(), ipOffset, ipv6, IpProtocol.TCP, tcpLength, 16);
+        out.commit(IpWriter.headerLength(ipv6) + tcpLength);
+    }
+}

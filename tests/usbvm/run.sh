@@ -1,0 +1,61 @@
+#!/bin/bash
+# Boots the USB test VM and runs a script inside it, as root, on a real Linux
+# USB stack: dummy_hcd connects a gadget (UDC dummy_udc.0) to the VM's own
+# host controller. The VM sees this machine's root read-only (with a
+# throw-away overlay), so binaries built here run there unchanged.
+# Usage: tests/usbvm/run.sh [--speed high|super|full] [--timeout SECONDS] SCRIPT [ARG...]
+# The script's output is shown and kept in $QB_USBVM_OUT (a fresh temp dir by
+# default), which is writable inside the VM at the same path; exit code = the script's.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+export QB_USBVM_WORK=${QB_USBVM_WORK:-/var/tmp/qbnet-usbvm}
+speed=high
+timeout=300
+while [ $# -gt 0 ]; do
+	case $1 in
+	--speed) speed=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--) shift; break ;;
+	-*) echo "usbvm: unknown option $1" >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+[ $# -ge 1 ] || { echo "usage: $0 [--speed high|super|full] [--timeout S] SCRIPT [ARG...]" >&2; exit 2; }
+case $speed in high|super|full) ;; *) echo "usbvm: --speed high, super or full" >&2; exit 2 ;; esac
+script=$(realpath "$1")
+shift
+[ "$(id -u)" = 0 ] || { echo "usbvm: needs root (9p export of /)" >&2; exit 1; }
+
+# Rebuild when the kernel package or our init changed.
+if [ ! -f "$QB_USBVM_WORK/initrd.gz" ] || [ "$HERE/init" -nt "$QB_USBVM_WORK/initrd.gz" ] ||
+	[ "$HERE/build.sh" -nt "$QB_USBVM_WORK/initrd.gz" ]; then
+	"$HERE/build.sh"
+fi
+
+out=${QB_USBVM_OUT:-$(mktemp -d /tmp/qbnet-usbvm-out.XXXXXX)}
+mkdir -p "$out"
+rm -f "$out/rc"
+echo "$script $*" > "$out/cmd"
+echo "usbvm: booting ($speed speed, kernel $(cat "$QB_USBVM_WORK/kernel-version")); output in $out" >&2
+# One VM at a time on this machine: it takes every core.
+flock /tmp/qbnet-vm.lock timeout --kill-after=10 "$timeout" \
+	qemu-system-x86_64 -accel tcg -m 2048 -smp 2 -nographic -no-reboot -nic none \
+	-kernel "$QB_USBVM_WORK/vmlinuz" -initrd "$QB_USBVM_WORK/initrd.gz" \
+	-append "console=ttyS0 quiet panic=-1 qbvm_speed=$speed qbvm_out=$out qbvm_work=$QB_USBVM_WORK qbvm_stage2=$HERE/stage2.sh" \
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	-virtfs "local,path=$out,mount_tag=qbout,security_model=none,multidevs=remap" \
+	< /dev/null > "$out/console.log" 2>&1 &
+vm=$!
+# Show the script's output as it comes (it is teed to the console).
+tail -n +1 -f "$out/console.log" --pid=$vm 2>/dev/null |
+	sed -u -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' -e 's/\x1bc//g' |
+	grep --line-buffered -v -e '^\[usbvm\]' -e 'SeaBIOS' -e 'Booting from ROM' -e 'reboot: Power down' &
+shown=$!
+wait $vm || true
+wait $shown 2>/dev/null || true
+if [ ! -f "$out/rc" ]; then
+	echo "usbvm: the VM ended without a result (crash or timeout after ${timeout}s); console tail:" >&2
+	tail -n 40 "$out/console.log" >&2
+	exit 1
+fi
+exit "$(cat "$out/rc")"

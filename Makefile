@@ -12,7 +12,7 @@ export MAVEN_OPTS ?= --sun-misc-unsafe-memory-access=allow
 MVN ?= mvn -B -q -Dstyle.color=never
 JAR := host/target/qbnet.jar
 
-.PHONY: all board host deps-build deps-demo deps-test demo test test-board test-host test-e2e cross fuzz clean
+.PHONY: all board host deps-build deps-demo deps-test deps-usb demo test test-board test-host test-e2e test-usb cross fuzz clean
 
 all: board host
 
@@ -29,12 +29,15 @@ deps-demo:
 	@tests/deps.sh demo
 
 deps-test:
-	@tests/deps.sh test
+	@tests/deps.sh test usb
+
+deps-usb:
+	@tests/deps.sh usb
 
 demo: deps-demo all
 	tests/demo.sh
 
-test: deps-test all test-board test-host cross test-e2e
+test: deps-test all test-board test-host cross test-e2e test-usb
 	@echo "make test: all passed"
 
 test-board:
@@ -48,6 +51,9 @@ cross:
 
 test-e2e: all
 	tests/e2e-netns.sh
+
+test-usb: deps-usb all
+	tests/usb-vm.sh
 
 fuzz: deps-test
 	$(MAKE) -C board fuzz

@@ -24,6 +24,9 @@ QBNETD=${QBNETD:-$QB_ROOT/board/build/qbnetd}
 QBNET_JAR=$QB_ROOT/host/target/qbnet.jar
 QBTOOL="python3 $QB_ROOT/tests/tools/qbtool.py"
 LINK_SOCK=$QB_WORK/link.sock
+# The link between qbnetd and qbnet: unix (a socket) or usb (the gadget, in the USB VM).
+QB_LINK=${QB_LINK:-unix}
+QB_UDC=${QB_UDC:-dummy_udc.0}
 
 qb_log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 qb_die() { qb_log "FATAL: $*"; exit 1; }
@@ -113,16 +116,19 @@ qb_servers_up() {
 	qb_die "test HTTP server did not start ($(cat "$QB_WORK/httpd.log"))"
 }
 
+qb_qbnet_link() { if [ "$QB_LINK" = usb ]; then echo usb; else echo "unix:$LINK_SOCK"; fi; }
+
 # Starts qbnet in the root netns with the test resolver; extra args go to `run`.
 qb_qbnet_start() {
 	: > "$QB_WORK/qbnet.log"
 	rm -f "$LINK_SOCK"
 	unshare -m --propagation private sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' \
 		"$QB_WORK/host-resolv.conf" "$JAVA_HOME/bin/java" ${QBNET_JAVA_OPTS:-} -jar "$QBNET_JAR" \
-		run --link "unix:$LINK_SOCK" "$@" >> "$QB_WORK/qbnet.log" 2>&1 &
+		run --link "$(qb_qbnet_link)" "$@" >> "$QB_WORK/qbnet.log" 2>&1 &
 	local pid=$!
 	echo $pid > "$QB_WORK/qbnet.pid"
 	qb_track $pid qbnet
+	[ "$QB_LINK" = usb ] && return 0 # qb_wait_linked tells when the board is there
 	for _ in $(seq 100); do
 		[ -S "$LINK_SOCK" ] && return 0
 		kill -0 $pid 2>/dev/null || qb_die "qbnet exited: $(cat "$QB_WORK/qbnet.log")"
@@ -150,7 +156,9 @@ qb_qbnetd_stop() { qb_stop_pid "$(qbnetd_pid)"; }
 # Starts qbnetd in the board netns; extra args go to qbnetd.
 qb_qbnetd_start() {
 	: > "$QB_WORK/qbnetd.log"
-	ip netns exec "$BOARD_NS" "$QBNETD" --link "unix:$LINK_SOCK" --state-dir "$QB_WORK/state" "$@" >> "$QB_WORK/qbnetd.log" 2>&1 &
+	local link=(--link "unix:$LINK_SOCK")
+	[ "$QB_LINK" = usb ] && link=(--link usb --usb-udc "$QB_UDC")
+	ip netns exec "$BOARD_NS" "$QBNETD" "${link[@]}" --state-dir "$QB_WORK/state" "$@" >> "$QB_WORK/qbnetd.log" 2>&1 &
 	echo $! > "$QB_WORK/qbnetd.pid"
 	qb_track $! qbnetd
 }

@@ -1,0 +1,65 @@
+# A small test-case runner for the end-to-end scripts: run_case NAME FUNCTION
+# runs FUNCTION in a subshell with errexit, counts, shows logs on failure;
+# note records a measured figure for the summary. Source after topology.sh.
+
+PASS=0
+FAIL=0
+FAILED=()
+SELECTED=()
+RESULTS=$QB_WORK.results
+: > "$RESULTS"
+
+note() { echo "    $*"; echo "$*" >> "$RESULTS"; }
+
+run_case() {
+	local name=$1
+	shift
+	if [ ${#SELECTED[@]} -gt 0 ]; then
+		local hit=0
+		for s in "${SELECTED[@]}"; do [[ $name == *"$s"* ]] && hit=1; done
+		[ $hit = 1 ] || return 0
+	fi
+	echo "--- $name"
+	local start=$(date +%s.%N) rc
+	# errexit only works in a subshell that is not itself a condition.
+	( set -e; "$@" )
+	rc=$?
+	if [ $rc = 0 ]; then
+		PASS=$((PASS + 1))
+		echo "    ok ($(since "$start") s)"
+	else
+		FAIL=$((FAIL + 1))
+		FAILED+=("$name")
+		echo "    FAILED; last qbnet log lines:"
+		tail -n 15 "$QB_WORK/qbnet.log" | sed 's/^/      /'
+		echo "    last qbnetd log lines:"
+		tail -n 15 "$QB_WORK/qbnetd.log" | sed 's/^/      /'
+	fi
+}
+
+check() {
+	# check DESCRIPTION COMMAND...: fails the case with a message.
+	local what=$1
+	shift
+	if ! "$@"; then
+		echo "    check failed: $what" >&2
+		return 1
+	fi
+}
+
+since() { # START -> seconds elapsed, e.g. 0.42
+	awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }'
+}
+
+less_than() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+
+rate() { # bytes seconds -> "N MB/s"
+	echo "$1 $2" | awk '{ printf "%.1f MB/s", $1 / $2 / 1e6 }'
+}
+
+qb_summary() {
+	echo
+	echo "$1: $PASS passed, $FAIL failed ${FAILED[*]}"
+	[ -s "$RESULTS" ] && { echo "measured:"; sed 's/^/  /' "$RESULTS"; }
+	[ $FAIL = 0 ]
+}

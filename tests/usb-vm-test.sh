@@ -1,0 +1,137 @@
+#!/bin/bash
+# End-to-end test over real USB, run INSIDE the USB test VM (tests/usb-vm.sh
+# boots it): qbnetd --link usb drives a ConfigFS/FunctionFS gadget on
+# dummy_udc.0 from the board netns; qbnet finds it through libusb on the VM's
+# host controller. Same topology and kinds of checks as the socket-link tests,
+# plus bare-transport throughput and an unplug/replug during a transfer.
+set -u
+export QB_LINK=usb QB_PREFIX=qbusb QB_WORK=/tmp/qbnet-usb
+. "$(dirname "$0")/lib/topology.sh"
+. "$(dirname "$0")/lib/cases.sh"
+[ -n "${QB_IN_USBVM:-}" ] || qb_die "run me through tests/usb-vm.sh (inside the USB test VM)"
+SIZE_MIB=${USB_TEST_MIB:-32}
+GADGET_UDC=/sys/kernel/config/usb_gadget/qbnet/UDC
+# A JVM in an emulated CPU starts slowly; a tiered-only JIT is quicker to warm.
+export QBNET_JAVA_OPTS="-XX:+UseSerialGC"
+
+qbnet_cmd() { "$JAVA_HOME/bin/java" $QBNET_JAVA_OPTS -jar "$QBNET_JAR" "$@"; }
+
+mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", b / s / 1e6 }'; }
+
+iperf_mbps() { # iperf3 -J on stdin -> receiver MB/s
+	python3 -c 'import json,sys; print("%.1f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 8e6))'
+}
+
+case_enumerated() {
+	local found=""
+	for d in /sys/bus/usb/devices/*; do
+		[ -f "$d/idVendor" ] || continue
+		if [ "$(cat "$d/idVendor"):$(cat "$d/idProduct")" = "1209:0001" ]; then
+			found="$(basename "$d") speed=$(cat "$d/speed") bcdDevice=$(cat "$d/bcdDevice") serial=$(cat "$d/serial" 2>/dev/null)"
+		fi
+	done
+	check "the gadget enumerated as 1209:0001" [ -n "$found" ]
+	note "device: $found"
+}
+
+case_raw_bulk() {
+	# The bare transport, no NAT: qbnet link-test against the running qbnetd.
+	local out
+	out=$(qbnet_cmd link-test --seconds 4 2>&1)
+	echo "$out" | sed 's/^/    /'
+	RAW_IN=$(echo "$out" | sed -n 's/.*board to host[^0-9]*\([0-9.]*\) MB\/s.*/\1/p' | head -n 1)
+	RAW_OUT=$(echo "$out" | sed -n 's/.*host to board[^0-9]*\([0-9.]*\) MB\/s.*/\1/p' | head -n 1)
+	check "link-test reported both directions" [ -n "$RAW_IN" ] && [ -n "$RAW_OUT" ]
+	echo "$RAW_IN $RAW_OUT" > "$QB_WORK/raw"
+	note "raw bulk: board->host $RAW_IN MB/s, host->board $RAW_OUT MB/s"
+}
+
+case_dns_and_page() {
+	local got body
+	got=$(qb_board getent ahostsv4 "$INET_NAME" | awk 'NR == 1 { print $1 }')
+	check "$INET_NAME resolves over USB (got '$got')" [ "$got" = "$INET_ADDR" ]
+	body=$(qb_board curl -sS --max-time 20 "http://$INET_NAME/index.html")
+	check "page fetched" [ "$body" = "<html><body>qbnet test page</body></html>" ]
+}
+
+case_download() {
+	local want got start took
+	want=$(sha256sum "$QB_WORK/www/big.bin" | cut -d' ' -f1)
+	start=$(date +%s.%N)
+	got=$(qb_board curl -sS --max-time 120 "http://$INET_ADDR/big.bin" | sha256sum | cut -d' ' -f1)
+	took=$(since "$start")
+	check "download sha256" [ "$got" = "$want" ]
+	note "download $SIZE_MIB MiB over USB: $took s, $(mbps $((SIZE_MIB * 1048576)) "$took") MB/s, sha256 ok"
+}
+
+case_upload() {
+	local want got start took
+	want=$(sha256sum "$QB_WORK/upload.bin" | cut -d' ' -f1)
+	start=$(date +%s.%N)
+	got=$(qb_board curl -sS --max-time 120 -T "$QB_WORK/upload.bin" "http://$INET_ADDR/upload" | cut -d' ' -f1)
+	took=$(since "$start")
+	check "upload sha256" [ "$got" = "$want" ]
+	note "upload $SIZE_MIB MiB over USB: $took s, $(mbps $((SIZE_MIB * 1048576)) "$took") MB/s, sha256 ok"
+}
+
+case_udp_echo() {
+	local out
+	out=$(qb_board $QBTOOL udp-echo-client "$INET_ADDR" 7 --count 20 --size 1200 --timeout 3)
+	check "UDP echo over USB ($out)" [ "$out" = "20/20" ]
+}
+
+case_tcp_goodput() {
+	local up down raw_in raw_out
+	up=$(qb_board iperf3 -c "$INET_ADDR" -p 5201 -t 5 -J | iperf_mbps)
+	down=$(qb_board iperf3 -c "$INET_ADDR" -p 5201 -t 5 -R -J | iperf_mbps)
+	check "iperf3 ran both ways" [ -n "$up" ] && [ -n "$down" ]
+	note "TCP goodput through the stack: board->host $up MB/s, host->board $down MB/s"
+	if [ -s "$QB_WORK/raw" ]; then
+		read -r raw_in raw_out < "$QB_WORK/raw"
+		note "TCP/raw: upload $(awk -v a="$up" -v b="$raw_in" 'BEGIN { printf "%.0f%%", 100 * a / b }'), download $(awk -v a="$down" -v b="$raw_out" 'BEGIN { printf "%.0f%%", 100 * a / b }')"
+	fi
+}
+
+case_unplug_replug() {
+	local rc=0 start took
+	qb_board curl -sS --max-time 60 -o /dev/null "http://$INET_ADDR/big.bin" > "$QB_WORK/cut.log" 2>&1 &
+	local curl=$!
+	sleep 1
+	echo "" > "$GADGET_UDC" # the cable is pulled
+	sleep 1
+	echo "$QB_UDC" > "$GADGET_UDC" # and plugged back in
+	start=$(date +%s.%N)
+	check "the link came back by itself" qb_wait_linked 30
+	took=$(since "$start")
+	wait $curl || rc=$?
+	note "unplug/replug during a download: link back in $took s after replug; the cut transfer ended with curl exit $rc"
+	check "qbnetd survived" kill -0 "$(qbnetd_pid)"
+	check "qbnet survived" kill -0 "$(qbnet_pid)"
+	local want got
+	want=$(sha256sum "$QB_WORK/www/big.bin" | cut -d' ' -f1)
+	got=$(qb_board curl -sS --max-time 120 "http://$INET_ADDR/big.bin" | sha256sum | cut -d' ' -f1)
+	check "a new download after replug is intact" [ "$got" = "$want" ]
+}
+
+SELECTED=("$@")
+trap 'qb_topology_down' EXIT
+qb_topology_up
+head -c $((SIZE_MIB * 1048576)) /dev/urandom > "$QB_WORK/www/big.bin"
+head -c $((SIZE_MIB * 1048576)) /dev/urandom > "$QB_WORK/upload.bin"
+qb_servers_up
+ip netns exec "$INET_NS" iperf3 -s -p 5201 > "$QB_WORK/iperf3.log" 2>&1 &
+qb_track $! iperf3
+qb_qbnetd_start
+for _ in $(seq 100); do [ "$(cat "$GADGET_UDC" 2>/dev/null)" = "$QB_UDC" ] && break; sleep 0.1; done
+run_case enumerated case_enumerated
+run_case raw-bulk case_raw_bulk
+qb_qbnet_start
+qb_wait_linked 60 || qb_die "the board did not link over USB: $(tail -n 20 "$QB_WORK/qbnetd.log") / $(tail -n 20 "$QB_WORK/qbnet.log")"
+run_case dns-and-page case_dns_and_page
+run_case download case_download
+run_case upload case_upload
+run_case udp-echo case_udp_echo
+run_case tcp-goodput case_tcp_goodput
+run_case unplug-replug case_unplug_replug
+cp "$RESULTS" "$QB_USBVM_OUT/results.txt" 2>/dev/null
+qb_summary usb-vm

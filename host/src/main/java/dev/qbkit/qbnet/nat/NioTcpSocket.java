@@ -24,6 +24,25 @@ public final class NioTcpSocket implements TcpSocket, EventLoop.IoHandler {
         this.loop = loop;
     }
 
+    /** A socket for a connection accepted on the host (port forwarding). */
+    public static NioTcpSocket adopting(EventLoop loop, SocketChannel accepted) {
+        NioTcpSocket s = new NioTcpSocket(loop);
+        s.channel = accepted;
+        return s;
+    }
+
+    @Override
+    public void adopt(Listener l) {
+        this.listener = l;
+        try {
+            channel.configureBlocking(false);
+            channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            key = loop.register(channel, 0, this);
+        } catch (IOException e) {
+            l.onConnectFailed(e);
+        }
+    }
+
     @Override
     public void connect(InetSocketAddress remote, Listener listener) throws IOException {
         this.listener = listener;

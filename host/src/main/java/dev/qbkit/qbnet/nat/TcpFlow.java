@@ -25,6 +25,8 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
     public enum State {
         /** The board's SYN arrived; the host connect is under way; nothing sent yet. */
         CONNECTING,
+        /** A host connection forwarded into the board: our SYN is out. */
+        SYN_SENT,
         SYN_RECEIVED,
         ESTABLISHED,
         /** The board sent FIN; the host side may still send. */
@@ -55,13 +57,13 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
     private State state = State.CONNECTING;
 
     // Receive side: board to host.
-    private final int irs;
+    private int irs;
     private int rcvNxt; // next in-order sequence from the board; includes an accepted FIN
     private ByteQueue toHost; // accepted from the board, not yet taken by the host socket
     private boolean finReceived;
     private boolean finDelivered;
-    private final int rcvShift;
-    private final int rcvWindow; // offered beyond the ack point, constant
+    private int rcvShift;
+    private int rcvWindow; // offered beyond the ack point, constant once negotiated
     private boolean ackOwed;
 
     // Send side: host to board.
@@ -72,9 +74,9 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
     private long sndWnd;
     private int sndWl1;
     private int sndWl2;
-    private final int sndShift;
-    private final boolean windowScaling;
-    private final int mss;
+    private int sndShift;
+    private boolean windowScaling;
+    private int mss;
     private final int ourMss;
     private ByteQueue toBoard; // bytes from sndUna on
     private boolean hostEof;
@@ -121,40 +123,62 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
      */
     public TcpFlow(NatContext ctx, FlowKey key, TcpHeader syn, TcpSocket socket, InetSocketAddress hostEndpoint,
             int iss) {
+        this(ctx, key, socket, hostEndpoint, iss);
+        this.irs = syn.seq();
+        this.rcvNxt = irs + 1;
+        this.sndWnd = syn.window();
+        this.sndWl1 = irs;
+        negotiate(syn.mss(), syn.windowScale(), true);
+    }
+
+    private TcpFlow(NatContext ctx, FlowKey key, TcpSocket socket, InetSocketAddress hostEndpoint, int iss) {
         this.ctx = ctx;
         this.key = key;
         this.socket = socket;
         this.hostEndpoint = hostEndpoint;
         this.ipv6 = key.isIpv6();
-        this.irs = syn.seq();
-        this.rcvNxt = irs + 1;
         this.iss = iss;
         this.sndUna = iss;
         this.sndNxt = iss;
         this.sndMax = iss;
-        this.sndWnd = syn.window();
-        this.sndWl1 = irs;
         this.sndWl2 = iss;
-        int ipAndTcp = IpWriter.headerLength(ipv6) + TcpHeader.MIN_LENGTH;
-        this.ourMss = ctx.config().mtu() - ipAndTcp;
-        int offered = syn.mss() > 0 ? syn.mss() : (ipv6 ? DEFAULT_MSS_IPV6 : DEFAULT_MSS_IPV4);
-        this.mss = Math.max(64, Math.min(offered, ourMss));
+        this.ourMss = ctx.config().mtu() - IpWriter.headerLength(ipv6) - TcpHeader.MIN_LENGTH;
+        this.lastActivity = ctx.now();
+    }
+
+    /**
+     * Creates the flow for a host connection forwarded into the board (the
+     * host socket is already connected); {@link #startActive} sends the SYN.
+     */
+    public static TcpFlow toBoard(NatContext ctx, FlowKey key, TcpSocket socket, InetSocketAddress hostPeer, int iss) {
+        TcpFlow flow = new TcpFlow(ctx, key, socket, hostPeer, iss);
+        flow.state = State.SYN_SENT;
+        flow.negotiate(-1, 0, true); // what we offer; the SYN-ACK settles it
+        return flow;
+    }
+
+    /**
+     * Settles MSS and window scaling from the peer's SYN options (RFC 7323:
+     * scaling only when both SYNs carry the option).
+     */
+    private void negotiate(int peerMss, int peerScale, boolean scaling) {
+        int offered = peerMss > 0 ? peerMss : (ipv6 ? DEFAULT_MSS_IPV6 : DEFAULT_MSS_IPV4);
+        mss = Math.max(64, Math.min(offered, ourMss));
         int capacity = ctx.config().tcpReceiveWindow();
-        this.windowScaling = syn.windowScale() >= 0;
+        windowScaling = scaling && peerScale >= 0;
         if (windowScaling) {
-            this.sndShift = syn.windowScale();
+            sndShift = peerScale;
             int shift = 0;
             while ((capacity >> shift) > 0xFFFF)
                 shift++;
-            this.rcvShift = Math.min(shift, 14);
-            this.rcvWindow = Math.min(capacity, 0xFFFF << rcvShift) & -(1 << rcvShift);
+            rcvShift = Math.min(shift, 14);
+            rcvWindow = Math.min(capacity, 0xFFFF << rcvShift) & -(1 << rcvShift);
         } else {
-            this.sndShift = 0;
-            this.rcvShift = 0;
-            this.rcvWindow = Math.min(capacity, 0xFFFF);
+            sndShift = 0;
+            rcvShift = 0;
+            rcvWindow = Math.min(capacity, 0xFFFF);
         }
-        this.cwnd = 10L * mss;
-        this.lastActivity = ctx.now();
+        cwnd = 10L * mss;
     }
 
     public void start() {
@@ -164,6 +188,18 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
         } catch (IOException e) {
             onConnectFailed(e);
         }
+    }
+
+    /** Active open: adopts the connected host socket and sends our SYN. */
+    public void startActive() {
+        ctx.schedule(idleTimer, ctx.now() + ctx.config().tcpConnectTimeout().toNanos());
+        socket.adopt(this);
+        socket.setInterest(true, false); // the client may speak first; buffer it
+        sndNxt = iss + 1;
+        sndMax = sndNxt;
+        synAckSentAt = ctx.now();
+        emit(iss, TcpHeader.SYN, 0, true);
+        armRetransmit();
     }
 
     public FlowKey key() {
@@ -303,6 +339,10 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
         if (state == State.CLOSED)
             return;
         touch();
+        if (state == State.SYN_SENT) {
+            onSegmentInSynSent(seg);
+            return;
+        }
         if (state == State.CONNECTING) {
             if (seg.has(TcpHeader.RST) && seg.seq() == irs + 1) {
                 ctx.stats().inc(Counter.TCP_RESETS_FROM_BOARD);
@@ -350,6 +390,42 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
             onData(buf, seg);
         if (seg.has(TcpHeader.FIN))
             onFin(seg);
+        trySend();
+    }
+
+    /** RFC 9293 3.10.7.3: our SYN is out, the board answers. */
+    private void onSegmentInSynSent(TcpHeader seg) {
+        boolean ackOk = seg.has(TcpHeader.ACK) && seg.ack() == iss + 1;
+        if (seg.has(TcpHeader.ACK) && !ackOk) {
+            if (!seg.has(TcpHeader.RST))
+                emitReset(seg.ack());
+            return;
+        }
+        if (seg.has(TcpHeader.RST)) {
+            if (ackOk) {
+                // Nothing listens on that board port: the host client sees a reset too.
+                ctx.stats().inc(Counter.TCP_RESETS_FROM_BOARD);
+                log.debug("{}: the board refused the forwarded connection", key);
+                finish(false);
+            }
+            return;
+        }
+        if (!seg.has(TcpHeader.SYN) || !ackOk)
+            return; // a bare SYN (simultaneous open) is not supported; our SYN is retransmitted
+        irs = seg.seq();
+        rcvNxt = irs + 1;
+        negotiate(seg.mss(), seg.windowScale(), true);
+        sndUna = seg.ack();
+        sndWnd = seg.window(); // never scaled in a SYN
+        sndWl1 = seg.seq();
+        sndWl2 = seg.ack();
+        if (backoff == 0)
+            sampleRtt(ctx.now() - synAckSentAt);
+        backoff = 0;
+        ctx.cancel(retransmitTimer);
+        state = State.ESTABLISHED;
+        ackNow();
+        updateInterest();
         trySend();
     }
 
@@ -561,8 +637,8 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
 
     /** Sends what the board's window, the congestion window and the link allow. */
     private void trySend() {
-        if (state == State.CONNECTING || state == State.SYN_RECEIVED || state == State.CLOSED
-                || state == State.TIME_WAIT)
+        if (state == State.CONNECTING || state == State.SYN_SENT || state == State.SYN_RECEIVED
+                || state == State.CLOSED || state == State.TIME_WAIT)
             return;
         while (true) {
             int inFlight = Seq.diff(sndNxt, sndUna);
@@ -644,6 +720,18 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
     private void onRetransmitTimer(long now) {
         if (state == State.CLOSED || state == State.TIME_WAIT)
             return;
+        if (state == State.SYN_SENT) {
+            if (++backoff > MAX_SYNACK_RETRANSMITS) {
+                log.debug("{}: the board never answered our SYN", key);
+                finish(false);
+                return;
+            }
+            ctx.stats().inc(Counter.TCP_RETRANSMITS);
+            rto = Math.min(rto * 2, MAX_RTO);
+            emit(iss, TcpHeader.SYN, 0, true);
+            armRetransmit();
+            return;
+        }
         if (state == State.SYN_RECEIVED) {
             if (++backoff > MAX_SYNACK_RETRANSMITS) {
                 log.debug("{}: board never completed the handshake", key);
@@ -783,7 +871,10 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
     public void abortWithReset() {
         if (state == State.CLOSED)
             return;
-        if (state != State.CONNECTING) {
+        if (state == State.SYN_SENT) {
+            emitReset(sndNxt);
+            ctx.stats().inc(Counter.TCP_RESETS_TO_BOARD);
+        } else if (state != State.CONNECTING) {
             emit(sndNxt, TcpHeader.RST | TcpHeader.ACK, 0, false);
             ctx.stats().inc(Counter.TCP_RESETS_TO_BOARD);
         }
@@ -836,7 +927,7 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
     private long idleTimeout() {
         NatConfig c = ctx.config();
         return switch (state) {
-            case CONNECTING -> c.tcpConnectTimeout().toNanos();
+            case CONNECTING, SYN_SENT -> c.tcpConnectTimeout().toNanos();
             case SYN_RECEIVED, ESTABLISHED -> c.tcpEstablishedIdle().toNanos();
             case TIME_WAIT -> c.tcpTimeWait().toNanos();
             default -> c.tcpClosingIdle().toNanos();
@@ -852,8 +943,12 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
         }
         long timeout = idleTimeout();
         long due = state == State.CONNECTING ? timeout : lastActivity + timeout - now;
-        if (state != State.CONNECTING && due > 0) {
+        if (state != State.CONNECTING && state != State.SYN_SENT && due > 0) {
             ctx.schedule(idleTimer, now + due);
+            return;
+        }
+        if (state == State.SYN_SENT) {
+            finish(false);
             return;
         }
         if (state == State.CONNECTING) {

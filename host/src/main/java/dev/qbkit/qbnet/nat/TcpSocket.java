@@ -21,6 +21,9 @@ public interface TcpSocket extends ByteQueue.Source, ByteQueue.Sink {
 
     void connect(InetSocketAddress remote, Listener listener) throws IOException;
 
+    /** Starts events for a socket that is already connected (a forwarded host connection). */
+    void adopt(Listener listener);
+
     /** Writes what the socket takes now; never blocks. */
     int write(ByteBuffer src) throws IOException;
 

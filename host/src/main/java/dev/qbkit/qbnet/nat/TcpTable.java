@@ -30,6 +30,9 @@ public final class TcpTable {
     private final Map<FlowKey, TcpFlow> flows = new HashMap<>();
     private final TcpHeader seg = new TcpHeader();
     private long limitLoggedAt = Long.MIN_VALUE;
+    private int nextForwardPort = FORWARD_PORT_MIN;
+
+    static final int FORWARD_PORT_MIN = 49152;
 
     public TcpTable(NatContext ctx, Policy policy, Supplier<TcpSocket> sockets, IntSupplier isnSource,
             Supplier<List<InetSocketAddress>> dnsUpstreams) {
@@ -103,6 +106,38 @@ public final class TcpTable {
         flows.put(key, flow);
         ctx.stats().inc(Counter.TCP_FLOWS_OPENED);
         flow.start();
+    }
+
+    /**
+     * Carries a connection accepted on the host into the board: a flow from
+     * {@code source} (the gateway address) and a free port to the board's
+     * address and port; the SYN goes out now.
+     *
+     * @return the flow, or null when the flow limit is reached
+     */
+    public TcpFlow forward(TcpSocket socket, InetSocketAddress hostPeer, byte[] source, byte[] boardAddress,
+            int boardPort) {
+        if (flows.size() >= ctx.config().maxTcpFlows()) {
+            ctx.stats().inc(Counter.DROP_TCP_FLOW_LIMIT);
+            return null;
+        }
+        FlowKey key = null;
+        for (int tries = 0; tries < 65536 - FORWARD_PORT_MIN; tries++) {
+            int port = nextForwardPort;
+            nextForwardPort = port == 65535 ? FORWARD_PORT_MIN : port + 1;
+            FlowKey candidate = new FlowKey(IpProtocol.TCP, boardAddress, boardPort, source, port);
+            if (!flows.containsKey(candidate)) {
+                key = candidate;
+                break;
+            }
+        }
+        if (key == null)
+            return null;
+        TcpFlow flow = TcpFlow.toBoard(ctx, key, socket, hostPeer, isnSource.getAsInt());
+        flows.put(key, flow);
+        ctx.stats().inc(Counter.TCP_FLOWS_OPENED);
+        flow.startActive();
+        return flow;
     }
 
     /** RFC 9293 reset for a segment with no connection. */

@@ -28,6 +28,11 @@ final class FakeSocket implements TcpSocket {
         listener = l;
     }
 
+    @Override
+    public void adopt(Listener l) {
+        listener = l;
+    }
+
     /** The remote sends {@code data}; the flow is told the socket is readable. */
     void remoteSends(byte[] data) {
         ByteBuffer grown = ByteBuffer.allocate(incoming.remaining() + data.length);

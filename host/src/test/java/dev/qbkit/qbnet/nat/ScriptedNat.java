@@ -55,6 +55,11 @@ final class ScriptedNat implements NatContext {
         return table.get(new FlowKey(6, BOARD, BOARD_PORT, REMOTE, REMOTE_PORT));
     }
 
+    /** A forwarded flow: board port, gateway side port. */
+    TcpFlow flow(int boardPort, int gatewayPort) {
+        return table.get(new FlowKey(6, BOARD, boardPort, new byte[] { 10, 113, 98, 1 }, gatewayPort));
+    }
+
     /** The board sends a segment; the loop round ends (acks flushed). */
     void board(Segment s) {
         boardInOneRound(s);

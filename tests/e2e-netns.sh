@@ -81,6 +81,46 @@ case_refused_fast() {
 	note "refused connect answered in ${took}s"
 }
 
+case_ipv6() {
+	local addr want got start took
+	addr=$(qb_board ip -6 addr show dev qb0 scope global | awk '/inet6/ { print $2; exit }')
+	check "board has its IPv6 address (got '$addr')" [ "$addr" = "fd71:6200::2/64" ]
+	qb_board ip -6 route show default | grep -q "via fd71:6200::1 dev qb0"
+	want=$(sha256sum "$QB_WORK/www/big.bin" | cut -d' ' -f1)
+	start=$(date +%s.%N)
+	got=$(qb_board curl -sS -6 --max-time 120 "http://[$INET6_ADDR]/big.bin" | sha256sum | cut -d' ' -f1)
+	took=$(since "$start")
+	check "IPv6 download sha256 equals the server's" [ "$got" = "$want" ]
+	note "IPv6 download 100 MiB: $took s, $(rate 104857600 "$took"), sha256 ok"
+	got=$(qb_board python3 -c "import socket; s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.settimeout(3); s.sendto(b'x' * 100, ('$INET6_ADDR', 7)); print(len(s.recvfrom(2000)[0]))" 2>&1 || true)
+	check "UDP over IPv6 echoes ($got)" [ "$got" = 100 ]
+	got=$(qb_board python3 - <<'EOF2'
+import socket, struct
+q = struct.pack(">HHHHHH", 0x6262, 0x0100, 1, 0, 0, 0) + b"\x03www\x05qbnet\x04test\x00" + struct.pack(">HH", 28, 1)
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.sendto(q, ("fd71:6200::3", 53))
+r = s.recvfrom(4096)[0]
+def skip_name(i):
+    while r[i] != 0:
+        if r[i] & 0xC0 == 0xC0:
+            return i + 2
+        i += r[i] + 1
+    return i + 1
+answers = struct.unpack(">H", r[6:8])[0]
+i = skip_name(12) + 4
+for _ in range(answers):
+    i = skip_name(i)
+    rtype, _, _, length = struct.unpack(">HHIH", r[i:i + 10])
+    if rtype == 28:
+        print(socket.inet_ntop(socket.AF_INET6, r[i + 10:i + 26]))
+        break
+    i += 10 + length
+EOF2
+)
+	check "AAAA answered by the IPv6 DNS address (got '$got')" [ "$got" = "$INET6_ADDR" ]
+}
+
 case_udp_echo() {
 	local out
 	out=$(qb_board $QBTOOL udp-echo-client "$INET_ADDR" 7 --count 20 --size 1200)
@@ -190,6 +230,7 @@ run_case upload-100MiB case_upload_100m
 run_case parallel-200 case_parallel_200
 run_case half-close case_half_close
 run_case refused-fast case_refused_fast
+run_case ipv6 case_ipv6
 run_case udp-echo case_udp_echo
 run_case udp-dns-direct case_udp_dns_direct
 run_case host-loopback-denied case_host_loopback_denied

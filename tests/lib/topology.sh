@@ -102,7 +102,7 @@ qb_servers_up() {
 	qb_track $! httpd
 	ip netns exec "$INET_NS" $QBTOOL halfclose-server --bind :: --port 7001 > "$QB_WORK/halfclose.log" 2>&1 &
 	qb_track $! halfclose
-	ip netns exec "$INET_NS" $QBTOOL udp-echo-server --bind 0.0.0.0 --port 7 > "$QB_WORK/udpecho.log" 2>&1 &
+	ip netns exec "$INET_NS" $QBTOOL udp-echo-server --bind :: --port 7 > "$QB_WORK/udpecho.log" 2>&1 &
 	qb_track $! udpecho
 	ip netns exec "$INET_NS" dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces \
 		--listen-address="$INET_ADDR" --except-interface=lo --user=root --pid-file= \

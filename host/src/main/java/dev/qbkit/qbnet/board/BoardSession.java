@@ -263,13 +263,17 @@ public final class BoardSession implements Link.Handler {
             nat = new Nat(natConfig.withMtu(mtu), loop, output, stats, resolver, dnsUpstreams);
         }
         state = State.ACTIVE;
+        boolean ipv6 = natConfig.ipv6() && (hello.caps() & ControlMessage.CAP_IPV6) != 0 && mtu >= ControlCodec.MIN_MTU_IPV6;
         Config config = new Config(mtu, new Ipv4Prefix(natConfig.boardAddress4(), natConfig.prefixLength4()),
-                natConfig.gateway4(), List.of(natConfig.dns4()), null, null, List.of());
+                natConfig.gateway4(), List.of(natConfig.dns4()),
+                ipv6 ? new ControlMessage.Ipv6Prefix(natConfig.boardAddress6(), natConfig.prefixLength6()) : null,
+                ipv6 ? natConfig.gateway6() : null, ipv6 ? List.of(natConfig.dns6()) : List.of());
         sendControl(config);
-        String line = "{}: board {} ({}) {}, protocol {}, MTU {}, address {} via {}, DNS {}";
+        String line = "{}: board {} ({}) {}, protocol {}, MTU {}, address {} via {}, DNS {}{}";
         Object[] args = { name, hello.serial() == null ? "(no serial)" : hello.serial(),
                 hello.software() == null ? "unknown software" : hello.software(), first ? "attached" : "said HELLO again",
-                version, mtu, config.ipv4(), natConfig.gateway4().getHostAddress(), natConfig.dns4().getHostAddress() };
+                version, mtu, config.ipv4(), natConfig.gateway4().getHostAddress(), natConfig.dns4().getHostAddress(),
+                ipv6 ? ", IPv6 " + config.ipv6() : ", no IPv6" };
         if (repeated)
             log.debug(line, args); // the board greets on link up and answers our HELLO: expected twice
         else

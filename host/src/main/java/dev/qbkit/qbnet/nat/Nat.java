@@ -27,6 +27,7 @@ public final class Nat implements NatContext {
     private final TcpTable tcp;
     private final UdpTable udp;
     private final DnsProxy dns;
+    private final IcmpTable icmp;
     private final IpPacket ip = new IpPacket();
     private final List<TcpFlow> ackQueue = new ArrayList<>();
     private final SplittableRandom random = new SplittableRandom(new SecureRandom().nextLong());
@@ -43,6 +44,7 @@ public final class Nat implements NatContext {
         this.dns = new DnsProxy(this, loop, resolver);
         this.tcp = new TcpTable(this, policy, () -> new NioTcpSocket(loop), random::nextInt, () -> dnsUpstreams);
         this.udp = new UdpTable(this, loop, policy, dns);
+        this.icmp = new IcmpTable(this, policy);
     }
 
     /** Handles one IP packet from the board. */
@@ -58,6 +60,7 @@ public final class Nat implements NatContext {
         switch (ip.protocol()) {
             case IpProtocol.TCP -> tcp.onPacket(ip);
             case IpProtocol.UDP -> udp.onPacket(ip);
+            case IpProtocol.ICMP, IpProtocol.ICMPV6 -> icmp.onPacket(ip);
             default -> stats.inc(Counter.DROP_IP_PROTOCOL);
         }
     }
@@ -92,6 +95,7 @@ public final class Nat implements NatContext {
     public void close() {
         tcp.discardAll();
         udp.closeAll();
+        icmp.close();
         dns.close();
         ackQueue.clear();
     }
@@ -106,6 +110,10 @@ public final class Nat implements NatContext {
 
     public DnsProxy dns() {
         return dns;
+    }
+
+    public IcmpTable icmp() {
+        return icmp;
     }
 
     // ---- NatContext ---------------------------------------------------------

@@ -10,16 +10,21 @@ import java.util.Arrays;
 import java.util.List;
 
 public final class Policy {
-    private static final InetAddress LOOPBACK4 = InetAddress.getLoopbackAddress();
+    private static final InetAddress LOOPBACK4 = NatConfig.v4("127.0.0.1");
+    private static final InetAddress LOOPBACK6 = NatConfig.v6("::1");
 
     private final NatConfig config;
     private final byte[] gateway4;
     private final byte[] dns4;
+    private final byte[] gateway6;
+    private final byte[] dns6;
 
     public Policy(NatConfig config) {
         this.config = config;
         this.gateway4 = config.gateway4().getAddress();
         this.dns4 = config.dns4().getAddress();
+        this.gateway6 = config.gateway6() == null ? new byte[0] : config.gateway6().getAddress();
+        this.dns6 = config.dns6() == null ? new byte[0] : config.dns6().getAddress();
     }
 
     /** Whether a board packet's source address is one a board may use. */
@@ -29,11 +34,11 @@ public final class Policy {
     }
 
     public boolean isDnsAddress(byte[] destination) {
-        return Arrays.equals(destination, dns4);
+        return Arrays.equals(destination, destination.length == 16 ? dns6 : dns4);
     }
 
     public boolean isGateway(byte[] destination) {
-        return Arrays.equals(destination, gateway4);
+        return Arrays.equals(destination, destination.length == 16 ? gateway6 : gateway4);
     }
 
     /**
@@ -44,7 +49,8 @@ public final class Policy {
         if (port == 0)
             return null;
         if (isGateway(destination))
-            return config.allowHostLoopback() ? new InetSocketAddress(LOOPBACK4, port) : null;
+            return config.allowHostLoopback()
+                    ? new InetSocketAddress(destination.length == 16 ? LOOPBACK6 : LOOPBACK4, port) : null;
         if (isDnsAddress(destination)) {
             // DNS over TCP to the virtual resolver goes to the host's first upstream.
             if (port != 53 || dnsUpstreams.isEmpty())
@@ -59,10 +65,17 @@ public final class Policy {
         return new InetSocketAddress(a, port);
     }
 
+    /** Whether the board may ping {@code destination} through the host. */
+    public boolean allowsPing(byte[] destination) {
+        InetAddress a = address(destination);
+        return !(a.isAnyLocalAddress() || a.isMulticastAddress() || isBroadcast(destination)
+                || (a.isLoopbackAddress() && !config.allowHostLoopback()));
+    }
+
     /** The address the board sees for a host endpoint a reply came from. */
     public byte[] boardVisibleSource(InetAddress hostSource) {
-        if (hostSource.isLoopbackAddress() && hostSource.getAddress().length == 4)
-            return gateway4;
+        if (hostSource.isLoopbackAddress())
+            return hostSource.getAddress().length == 4 ? gateway4 : gateway6;
         return hostSource.getAddress();
     }
 

@@ -235,13 +235,41 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
     public void onConnectFailed(IOException cause) {
         if (state != State.CONNECTING)
             return;
-        boolean refused = cause instanceof ConnectException;
-        ctx.stats().inc(refused ? Counter.TCP_CONNECT_REFUSED : Counter.TCP_CONNECT_FAILED);
         log.debug("{}: connect to {} failed: {}", key, hostEndpoint, cause.toString());
-        // RFC 9293 reset for a refused SYN: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
-        emit(0, TcpHeader.RST | TcpHeader.ACK, 0, false);
-        ctx.stats().inc(Counter.TCP_RESETS_TO_BOARD);
+        int unreachable = unreachableCode(cause);
+        if (unreachable < 0) {
+            ctx.stats().inc(Counter.TCP_CONNECT_REFUSED);
+            // RFC 9293 reset for a refused SYN: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+            emit(0, TcpHeader.RST | TcpHeader.ACK, 0, false);
+            ctx.stats().inc(Counter.TCP_RESETS_TO_BOARD);
+        } else {
+            ctx.stats().inc(Counter.TCP_CONNECT_FAILED);
+            sendUnreachable(unreachable);
+        }
         finish(false);
+    }
+
+    /**
+     * How a failed host connect is reported to the board: -1 for a reset
+     * (refused), else the ICMP unreachable code, so the board's connect fails
+     * at once with "no route" rather than waiting for its own timeout.
+     */
+    private int unreachableCode(IOException cause) {
+        String m = String.valueOf(cause.getMessage()).toLowerCase(java.util.Locale.ROOT);
+        if (m.contains("refused"))
+            return -1;
+        if (m.contains("network is unreachable"))
+            return ipv6 ? IcmpWriter.NO_ROUTE_V6 : IcmpWriter.NET_UNREACHABLE_V4;
+        if (cause instanceof java.net.NoRouteToHostException || m.contains("no route") || m.contains("unreachable")
+                || m.contains("timed out"))
+            return ipv6 ? IcmpWriter.ADDRESS_UNREACHABLE_V6 : IcmpWriter.HOST_UNREACHABLE_V4;
+        return cause instanceof ConnectException ? -1 : (ipv6 ? IcmpWriter.ADDRESS_UNREACHABLE_V6
+                : IcmpWriter.HOST_UNREACHABLE_V4);
+    }
+
+    private void sendUnreachable(int code) {
+        IcmpWriter.unreachable(ctx, key.remoteAddress(), key.boardAddress(), code, IcmpWriter.quoteOfSyn(key, irs));
+        ctx.stats().inc(Counter.ICMP_UNREACHABLE_SENT);
     }
 
     @Override
@@ -954,8 +982,7 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
         if (state == State.CONNECTING) {
             ctx.stats().inc(Counter.TCP_CONNECT_FAILED);
             log.debug("{}: connect to {} timed out", key, hostEndpoint);
-            emit(0, TcpHeader.RST | TcpHeader.ACK, 0, false);
-            ctx.stats().inc(Counter.TCP_RESETS_TO_BOARD);
+            sendUnreachable(ipv6 ? IcmpWriter.ADDRESS_UNREACHABLE_V6 : IcmpWriter.HOST_UNREACHABLE_V4);
             finish(false);
             return;
         }

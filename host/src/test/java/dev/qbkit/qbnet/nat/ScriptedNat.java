@@ -28,6 +28,7 @@ final class ScriptedNat implements NatContext {
     final ArrayDeque<byte[]> sent = new ArrayDeque<>();
     final List<FakeSocket> sockets = new ArrayList<>();
     final TcpTable table;
+    final IcmpTable icmp;
     private final List<TcpFlow> ackQueue = new ArrayList<>();
     boolean congested;
     private final ByteBuffer bundle = ByteBuffer.allocate(1 << 20);
@@ -45,6 +46,16 @@ final class ScriptedNat implements NatContext {
             sockets.add(s);
             return s;
         }, () -> ISS, () -> List.of(new InetSocketAddress("127.0.0.53", 53)));
+        this.icmp = new IcmpTable(this, new Policy(config));
+    }
+
+    /** A raw IP packet from the board, to the ICMP table; the round ends. */
+    void boardIcmp(byte[] packet) {
+        IpPacket ip = new IpPacket();
+        if (!ip.parse(ByteBuffer.wrap(packet), 0, packet.length))
+            throw new AssertionError("test built a bad packet");
+        icmp.onPacket(ip);
+        endRound();
     }
 
     FakeSocket socket() {

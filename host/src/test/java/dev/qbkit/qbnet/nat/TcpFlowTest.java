@@ -111,12 +111,28 @@ class TcpFlowTest {
     }
 
     @Test
-    void connectTimeoutAnswersReset() {
+    void connectTimeoutAnswersHostUnreachable() {
         nat.board(syn());
         nat.advance(nat.config.tcpConnectTimeout().toNanos() + 1);
-        assertEquals(toBoard(0, IRS + 1, R | A, 0), nat.next());
+        IcmpTest.assertUnreachable(nat.sent.poll(), ScriptedNat.REMOTE, 1, IRS);
         assertNull(nat.flow());
         assertTrue(nat.socket().aborted);
+    }
+
+    @Test
+    void unreachableHostAnswersIcmpNotReset() {
+        nat.board(syn());
+        nat.socket().listener.onConnectFailed(new java.net.NoRouteToHostException("No route to host"));
+        IcmpTest.assertUnreachable(nat.sent.poll(), ScriptedNat.REMOTE, 1, IRS);
+        assertNull(nat.flow());
+        assertEquals(1, nat.stats.get(Counter.ICMP_UNREACHABLE_SENT));
+    }
+
+    @Test
+    void unreachableNetworkAnswersNetUnreachable() {
+        nat.board(syn());
+        nat.socket().listener.onConnectFailed(new ConnectException("Network is unreachable"));
+        IcmpTest.assertUnreachable(nat.sent.poll(), ScriptedNat.REMOTE, 0, IRS);
     }
 
     @Test

@@ -45,6 +45,7 @@ public final class Nat implements NatContext {
         this.tcp = new TcpTable(this, policy, () -> new NioTcpSocket(loop), random::nextInt, () -> dnsUpstreams);
         this.udp = new UdpTable(this, loop, policy, dns);
         this.icmp = new IcmpTable(this, policy);
+        icmp.setSender(dev.qbkit.qbnet.platform.EchoSenders.forBoard(loop, icmp));
     }
 
     /** Handles one IP packet from the board. */

@@ -184,6 +184,8 @@ static void on_bundle(void *ctx, const uint8_t *data, size_t len)
 			session_control(&dp->session, frame.payload, frame.len, now);
 		else if (frame.channel == PROTO_CHANNEL_IP)
 			deliver_ip(dp, &frame);
+		else if (frame.channel == PROTO_CHANNEL_LINK_TEST)
+			stats.link_test_rx++;
 		else
 			stats.rx_unknown_channel++;
 	}
@@ -222,12 +224,36 @@ static void on_writable(void *ctx)
 	set_tun_reading(ctx, true);
 }
 
+static size_t on_hello_payload(void *ctx, uint8_t *buf, size_t cap)
+{
+	struct datapath *dp = ctx;
+
+	return session_hello_payload(&dp->session, buf, cap);
+}
+
+static void on_restart(void *ctx)
+{
+	struct datapath *dp = ctx;
+
+	session_restart(&dp->session, clock_now_ms());
+}
+
+static uint32_t on_tx_limit(void *ctx)
+{
+	struct datapath *dp = ctx;
+
+	return session_tx_limit(&dp->session);
+}
+
 const struct link_callbacks datapath_link_callbacks = {
 	.up = on_link_up,
 	.down = on_link_down,
 	.bundle_received = on_bundle,
 	.bundle_dropped = on_bundle_dropped,
 	.writable = on_writable,
+	.hello_payload = on_hello_payload,
+	.restart = on_restart,
+	.tx_limit = on_tx_limit,
 };
 
 static bool hook_send_control(void *ctx, const uint8_t *payload, size_t len)

@@ -1,6 +1,6 @@
 /* The link transport interface: how bundles reach the host. A transport
- * (Unix socket now, FunctionFS/USB next) owns its fds in the daemon's epoll
- * set and reports to the session side through callbacks. */
+ * (Unix socket, or the USB gadget) owns its fds in the daemon's epoll set
+ * and reports to the session side through callbacks. */
 #ifndef QB_LINK_H
 #define QB_LINK_H
 
@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gadget.h"
 #include "proto.h"
 
 enum link_send_result {
@@ -31,6 +32,14 @@ struct link_callbacks {
 	void (*bundle_dropped)(void *ctx, enum proto_bundle_status reason);
 	/* Queue space is available again after LINK_SEND_BUSY/!can_send. */
 	void (*writable)(void *ctx);
+	/* What the USB transport's vendor requests (PROTOCOL.md section 6)
+	 * need from the session. GET_INFO: writes the board's HELLO control
+	 * payload into buf, returns its length. */
+	size_t (*hello_payload)(void *ctx, uint8_t *buf, size_t cap);
+	/* RESET_LINK: restart the session as for a host HELLO. */
+	void (*restart)(void *ctx);
+	/* LINK_TEST: the largest bundle the host accepts now. */
+	uint32_t (*tx_limit)(void *ctx);
 };
 
 struct link;
@@ -47,7 +56,9 @@ struct link_ops {
 	/* True when a bundle of up to PROTO_BUNDLE_ABS_MAX would be queued. */
 	bool (*can_send)(const struct link *link);
 	/* Drops the connection (peer silent, stream out of step); the down
-	 * callback follows from handle_event, not from within this call. */
+	 * callback follows from handle_event, not from within this call. On
+	 * USB the link stays up: the transport drops what it has queued for
+	 * the host and the session waits for a host HELLO. */
 	void (*reset)(struct link *link, const char *reason);
 	/* Closes everything and frees the link; no callbacks after this. */
 	void (*stop)(struct link *link);
@@ -63,5 +74,9 @@ struct link {
 /* The socket transport: connects to the host driver listening on path. */
 struct link *link_unix_new(const char *path, uint32_t rx_max_bundle,
 			   const struct link_callbacks *callbacks, void *ctx);
+/* The USB transport: creates the gadget (at start) from config, which must
+ * outlive the link. */
+struct link *link_usb_new(const struct gadget_config *config, uint32_t rx_max_bundle,
+			  const struct link_callbacks *callbacks, void *ctx);
 
 #endif

@@ -3,6 +3,7 @@
  * orderly shutdown that undoes every change to the system. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,8 +111,15 @@ static int run(const struct options *options)
 	else
 		serial_detect(serial, &serial_source);
 	route_policy_describe(&options->route, policy, sizeof(policy));
-	info("qbnetd %s: serial %s (from %s), link unix:%s, TUN %s, route mode %s, resolv.conf %s, state %s",
-	     QBNETD_VERSION, serial, serial_source, options->link_path, options->tun, policy,
+	char link_text[OPTIONS_LINK_PATH_MAX + 160];
+	if (options->link_kind == LINK_KIND_USB)
+		snprintf(link_text, sizeof(link_text), "usb (gadget %s, %04x:%04x, UDC %s)",
+			 options->usb_gadget, options->usb_vendor, options->usb_product,
+			 options->usb_udc ? options->usb_udc : "first");
+	else
+		snprintf(link_text, sizeof(link_text), "unix:%s", options->link_path);
+	info("qbnetd %s: serial %s (from %s), link %s, TUN %s, route mode %s, resolv.conf %s, state %s",
+	     QBNETD_VERSION, serial, serial_source, link_text, options->tun, policy,
 	     options->resolv_conf ? options->resolv_conf : "none", options->state_dir);
 
 	int tun_fd = tun_open(options->tun, err_text, sizeof(err_text));
@@ -145,15 +153,35 @@ static int run(const struct options *options)
 	}
 	if (datapath_init(&dp, epoll_fd, tun_fd, &apply, &params))
 		return 1;
-	struct link *link = link_unix_new(options->link_path, options->max_bundle,
-					  &datapath_link_callbacks, &dp);
+	char ffs_dir[PATH_MAX];
+	if (options->usb_ffs)
+		snprintf(ffs_dir, sizeof(ffs_dir), "%s", options->usb_ffs);
+	else if (state_path(ffs_dir, sizeof(ffs_dir), options->state_dir, "ffs"))
+		ffs_dir[0] = '\0';
+	const struct gadget_config gadget = {
+		.name = options->usb_gadget,
+		.vendor = options->usb_vendor,
+		.product = options->usb_product,
+		.manufacturer = options->usb_manufacturer,
+		.product_name = options->usb_product_name,
+		.serial = serial,
+		.ffs_dir = ffs_dir,
+		.udc = options->usb_udc,
+		.function = &usb_desc_qbnet,
+	};
+	struct link *link = options->link_kind == LINK_KIND_USB ?
+		link_usb_new(&gadget, options->max_bundle, &datapath_link_callbacks, &dp) :
+		link_unix_new(options->link_path, options->max_bundle, &datapath_link_callbacks, &dp);
 	if (!link) {
 		err("cannot create the link: out of memory");
 		return 1;
 	}
 	datapath_set_link(&dp, link);
-	if (link->ops->start(link, epoll_fd))
+	if (link->ops->start(link, epoll_fd)) {
+		link->ops->stop(link);
+		close(tun_fd);
 		return 1;
+	}
 
 	while (!stop_signal && !dp.tun_failed) {
 		int n = epoll_wait(epoll_fd, events, EVENTS_MAX, datapath_timeout_ms(&dp));

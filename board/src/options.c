@@ -18,16 +18,27 @@
 void options_usage(FILE *out)
 {
 	fprintf(out,
-"Usage: qbnetd --link unix:PATH [OPTION]...\n"
-"Board daemon of qbnet: IP networking to a host computer over a link.\n"
-"Creates a TUN interface, connects to the host driver (qbnet), applies the\n"
-"host's CONFIG (address, MTU, default route, DNS) and moves IP packets.\n"
+"Usage: qbnetd [--link usb|unix:PATH] [OPTION]...\n"
+"Board daemon of qbnet: IP networking to a host computer over USB.\n"
+"Creates a TUN interface and a USB gadget (or connects to a socket), applies\n"
+"the host's CONFIG (address, MTU, default route, DNS) and moves IP packets.\n"
 "\n"
+"  --link usb              be a USB device: create the ConfigFS gadget with a\n"
+"                          FunctionFS function and bind it to the UDC (default)\n"
 "  --link unix:PATH        connect to the host driver listening on the Unix\n"
-"                          stream socket PATH (required; USB comes later)\n"
+"                          stream socket PATH instead (tests, emulators)\n"
+"  --usb-id VID:PID        USB vendor and product ID in hex (default: %04x:%04x)\n"
+"  --usb-udc NAME          USB device controller (default: the first entry of\n"
+"                          /sys/class/udc)\n"
+"  --usb-gadget NAME       ConfigFS gadget and FunctionFS instance name\n"
+"                          (default: %s)\n"
+"  --usb-ffs DIR           where functionfs is mounted (default: STATE_DIR/ffs)\n"
+"  --usb-manufacturer STR  USB manufacturer string (default: %s)\n"
+"  --usb-product STR       USB product string (default: %s)\n"
 "  --tun NAME              TUN interface name (default: %s)\n"
-"  --serial STR            serial announced to the host (default: device tree\n"
-"                          serial-number, else /etc/machine-id, else hostname)\n"
+"  --serial STR            serial announced to the host, also the USB serial\n"
+"                          number (default: device tree serial-number, else\n"
+"                          /etc/machine-id, else hostname)\n"
 "  --route-mode MODE       default route handling (default: replace):\n"
 "                            replace   save and remove the existing default\n"
 "                                      routes, install ours, restore at exit\n"
@@ -44,9 +55,12 @@ void options_usage(FILE *out)
 "  -h, --help              show this help and exit\n"
 "  -V, --version           show the version and exit\n"
 "\n"
-"Signals: SIGINT/SIGTERM restore routes and resolv.conf, remove addresses and\n"
-"exit 0; SIGUSR1 logs the counters.\n"
-"Needs /dev/net/tun (modprobe tun) and CAP_NET_ADMIN (run as root).\n",
+"Signals: SIGINT/SIGTERM remove the gadget, restore routes and resolv.conf,\n"
+"remove addresses and exit 0; SIGUSR1 logs the counters.\n"
+"Needs root: /dev/net/tun (modprobe tun), CAP_NET_ADMIN, and for USB ConfigFS\n"
+"with libcomposite and usb_f_fs (modprobe -a libcomposite usb_f_fs) and a UDC.\n",
+		GADGET_DEFAULT_VENDOR, GADGET_DEFAULT_PRODUCT, GADGET_DEFAULT_NAME,
+		GADGET_DEFAULT_MANUFACTURER, GADGET_DEFAULT_PRODUCT_NAME,
 		DEFAULT_TUN, DEFAULT_RESOLV, DEFAULT_STATE_DIR, PROTO_MAX_BUNDLE_MIN,
 		PROTO_BUNDLE_ABS_MAX, PROTO_MAX_BUNDLE_DEFAULT);
 }
@@ -80,8 +94,61 @@ static bool valid_ifname(const char *name)
 	return true;
 }
 
+/* --usb-id: VID:PID, each 1..4 hex digits, optionally 0x-prefixed. */
+static bool parse_usb_id(const char *arg, uint16_t *vendor, uint16_t *product)
+{
+	unsigned long values[2];
+	const char *p = arg;
+
+	for (int i = 0; i < 2; i++) {
+		char *end;
+		if (!strncmp(p, "0x", 2) || !strncmp(p, "0X", 2))
+			p += 2;
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F')))
+			return false;
+		errno = 0;
+		values[i] = strtoul(p, &end, 16);
+		if (errno || end - p > 4 || *end != (i ? '\0' : ':'))
+			return false;
+		p = end + 1;
+	}
+	*vendor = (uint16_t)values[0];
+	*product = (uint16_t)values[1];
+	return true;
+}
+
+/* Printable ASCII of 1..max bytes (names, USB strings). */
+static bool printable_text(const char *text, size_t max, const char *forbidden)
+{
+	size_t len = strlen(text);
+
+	if (!len || len > max)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (text[i] < 0x20 || text[i] > 0x7e || strchr(forbidden, text[i]))
+			return false;
+	return true;
+}
+
+static bool valid_gadget_name(const char *name)
+{
+	if (name[0] == '.' || !printable_text(name, GADGET_NAME_MAX, ""))
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.'))
+			return false;
+	return true;
+}
+
 enum {
 	OPT_LINK = 256,
+	OPT_USB_ID,
+	OPT_USB_UDC,
+	OPT_USB_GADGET,
+	OPT_USB_FFS,
+	OPT_USB_MANUFACTURER,
+	OPT_USB_PRODUCT,
 	OPT_TUN,
 	OPT_SERIAL,
 	OPT_ROUTE_MODE,
@@ -93,6 +160,12 @@ enum {
 
 static const struct option long_options[] = {
 	{ "link", required_argument, NULL, OPT_LINK },
+	{ "usb-id", required_argument, NULL, OPT_USB_ID },
+	{ "usb-udc", required_argument, NULL, OPT_USB_UDC },
+	{ "usb-gadget", required_argument, NULL, OPT_USB_GADGET },
+	{ "usb-ffs", required_argument, NULL, OPT_USB_FFS },
+	{ "usb-manufacturer", required_argument, NULL, OPT_USB_MANUFACTURER },
+	{ "usb-product", required_argument, NULL, OPT_USB_PRODUCT },
 	{ "tun", required_argument, NULL, OPT_TUN },
 	{ "serial", required_argument, NULL, OPT_SERIAL },
 	{ "route-mode", required_argument, NULL, OPT_ROUTE_MODE },
@@ -114,13 +187,54 @@ static enum options_result parse_one(struct options *o, int opt, const char *arg
 
 	switch (opt) {
 	case OPT_LINK:
+		if (!strcmp(arg, "usb")) {
+			o->link_kind = LINK_KIND_USB;
+			return OPTIONS_RUN;
+		}
 		if (strncmp(arg, "unix:", 5))
-			return bad(errors, "--link: '%s' is not valid; accepted: unix:PATH%s", arg,
-				   !strcmp(arg, "usb") ? " (the USB transport is not in this version yet)" : "");
+			return bad(errors, "--link: '%s' is not valid; accepted: usb, unix:PATH", arg);
 		if (!arg[5] || strlen(arg + 5) >= sizeof(o->link_path))
-			return bad(errors, "--link: '%s' is not valid; accepted: unix:PATH with a PATH of 1..%zu bytes",
+			return bad(errors, "--link: '%s' is not valid; accepted: usb, or unix:PATH with a PATH of 1..%zu bytes",
 				   arg, sizeof(o->link_path) - 1);
+		o->link_kind = LINK_KIND_UNIX;
 		snprintf(o->link_path, sizeof(o->link_path), "%s", arg + 5);
+		return OPTIONS_RUN;
+	case OPT_USB_ID:
+		o->usb_option_given = true;
+		if (!parse_usb_id(arg, &o->usb_vendor, &o->usb_product))
+			return bad(errors, "--usb-id: '%s' is not valid; accepted: VID:PID in hex, e.g. 1209:0001", arg);
+		return OPTIONS_RUN;
+	case OPT_USB_UDC:
+		o->usb_option_given = true;
+		if (!printable_text(arg, GADGET_UDC_MAX - 1, " /") || !strcmp(arg, ".") || !strcmp(arg, ".."))
+			return bad(errors, "--usb-udc: '%s' is not valid; accepted: a name from /sys/class/udc (1..%d characters, no '/' or spaces)",
+				   arg, GADGET_UDC_MAX - 1);
+		o->usb_udc = arg;
+		return OPTIONS_RUN;
+	case OPT_USB_GADGET:
+		o->usb_option_given = true;
+		if (!valid_gadget_name(arg))
+			return bad(errors, "--usb-gadget: '%s' is not valid; accepted: 1..%d characters of A-Z a-z 0-9 _ - . (not starting with '.')",
+				   arg, GADGET_NAME_MAX);
+		o->usb_gadget = arg;
+		return OPTIONS_RUN;
+	case OPT_USB_FFS:
+		o->usb_option_given = true;
+		if (arg[0] != '/' || strlen(arg) > 512 || strchr(arg, '\n'))
+			return bad(errors, "--usb-ffs: '%s' is not valid; accepted: an absolute directory path of 1..512 bytes", arg);
+		o->usb_ffs = arg;
+		return OPTIONS_RUN;
+	case OPT_USB_MANUFACTURER:
+	case OPT_USB_PRODUCT:
+		o->usb_option_given = true;
+		if (!printable_text(arg, GADGET_STRING_MAX, ""))
+			return bad(errors, "%s: '%s' is not valid; accepted: 1..%d printable ASCII characters",
+				   opt == OPT_USB_PRODUCT ? "--usb-product" : "--usb-manufacturer", arg,
+				   GADGET_STRING_MAX);
+		if (opt == OPT_USB_PRODUCT)
+			o->usb_product_name = arg;
+		else
+			o->usb_manufacturer = arg;
 		return OPTIONS_RUN;
 	case OPT_TUN:
 		if (!valid_ifname(arg))
@@ -196,6 +310,12 @@ enum options_result options_parse(struct options *o, int argc, char **argv, FILE
 	o->state_dir = DEFAULT_STATE_DIR;
 	o->max_bundle = PROTO_MAX_BUNDLE_DEFAULT;
 	o->log_level = LOG_LEVEL_INFO;
+	o->link_kind = LINK_KIND_USB;
+	o->usb_vendor = GADGET_DEFAULT_VENDOR;
+	o->usb_product = GADGET_DEFAULT_PRODUCT;
+	o->usb_gadget = GADGET_DEFAULT_NAME;
+	o->usb_manufacturer = GADGET_DEFAULT_MANUFACTURER;
+	o->usb_product_name = GADGET_DEFAULT_PRODUCT_NAME;
 
 	optind = 0; /* full getopt re-initialisation (glibc) */
 	opterr = 0;
@@ -216,7 +336,7 @@ enum options_result options_parse(struct options *o, int argc, char **argv, FILE
 	}
 	if (optind < argc)
 		return bad(errors, "unexpected argument '%s'", argv[optind]);
-	if (!o->link_path[0])
-		return bad(errors, "--link is required; accepted: unix:PATH (the host driver's socket)");
+	if (o->link_kind != LINK_KIND_USB && o->usb_option_given)
+		return bad(errors, "--usb-* flags apply to --link usb only; accepted: drop them, or use --link usb");
 	return OPTIONS_RUN;
 }

@@ -9,14 +9,29 @@
 #include <stdio.h>
 #include <sys/un.h>
 
+#include "gadget.h"
 #include "log.h"
 #include "routes.h"
 #include "serial.h"
 
 #define OPTIONS_LINK_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path))
 
+enum link_kind {
+	LINK_KIND_USB,		/* the default: the board is a USB gadget */
+	LINK_KIND_UNIX,
+};
+
 struct options {
-	char link_path[OPTIONS_LINK_PATH_MAX];
+	enum link_kind link_kind;
+	char link_path[OPTIONS_LINK_PATH_MAX];	/* unix: the socket */
+	uint16_t usb_vendor;
+	uint16_t usb_product;
+	const char *usb_udc;		/* NULL: the first UDC */
+	const char *usb_gadget;
+	const char *usb_ffs;		/* NULL: STATE_DIR/ffs */
+	const char *usb_manufacturer;
+	const char *usb_product_name;
+	bool usb_option_given;		/* any --usb-* flag */
 	char tun[IF_NAMESIZE];
 	bool has_serial;
 	char serial[SERIAL_MAX + 1];

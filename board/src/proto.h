@@ -29,6 +29,7 @@
 enum proto_channel {
 	PROTO_CHANNEL_CONTROL = 0,
 	PROTO_CHANNEL_IP = 1,
+	PROTO_CHANNEL_LINK_TEST = 65535,	/* filler, discarded and counted */
 };
 
 /* ---- bundles and frames ---- */

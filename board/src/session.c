@@ -51,10 +51,12 @@ static void send_control(struct session *session, const struct proto_control *ms
 	}
 }
 
-static void send_hello(struct session *session)
+static void build_hello(const struct session *session, struct proto_control *msg)
 {
-	struct proto_control msg = { .type = PROTO_HELLO };
-	struct proto_hello *hello = &msg.hello;
+	struct proto_hello *hello = &msg->hello;
+
+	memset(msg, 0, sizeof(*msg));
+	msg->type = PROTO_HELLO;
 
 	hello->version_min = PROTO_VERSION_MIN;
 	hello->version_max = PROTO_VERSION_MAX;
@@ -68,6 +70,21 @@ static void send_hello(struct session *session)
 						session->params.software);
 	hello->has_caps = true;
 	hello->caps = session->params.caps;
+}
+
+size_t session_hello_payload(const struct session *session, uint8_t *buf, size_t cap)
+{
+	struct proto_control msg;
+
+	build_hello(session, &msg);
+	return proto_control_encode(&msg, buf, cap);
+}
+
+static void send_hello(struct session *session)
+{
+	struct proto_control msg;
+
+	build_hello(session, &msg);
 	send_control(session, &msg);
 }
 
@@ -98,6 +115,13 @@ void session_link_up(struct session *session, uint64_t now)
 	session->last_rx_ms = now;
 	session->last_tx_ms = now;
 	send_hello(session);
+}
+
+void session_restart(struct session *session, uint64_t now)
+{
+	if (session->state == SESSION_CONFIGURED)
+		info("host restarted the session: keeping the current addresses until its CONFIG");
+	session_link_up(session, now);
 }
 
 void session_link_down(struct session *session)

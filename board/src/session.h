@@ -59,6 +59,12 @@ void session_init(struct session *session, const struct session_params *params,
 		  const struct session_hooks *hooks, void *ctx);
 void session_link_up(struct session *session, uint64_t now);
 void session_link_down(struct session *session);
+/* The host asked for a fresh session (USB RESET_LINK): as for a host HELLO,
+ * HELLO is sent and CONFIG awaited; the TUN and addresses stay. */
+void session_restart(struct session *session, uint64_t now);
+/* The board's HELLO control payload (USB GET_INFO); its length, 0 if cap is
+ * too small. */
+size_t session_hello_payload(const struct session *session, uint8_t *buf, size_t cap);
 /* Liveness bookkeeping: any bundle received / sent. */
 void session_bundle_received(struct session *session, uint64_t now);
 void session_bundle_sent(struct session *session, uint64_t now);

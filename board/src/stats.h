@@ -19,6 +19,14 @@
 	X(rx_bad_length, "bundles dropped: bad-length")                       \
 	X(rx_truncated_frame, "bundles dropped: truncated-frame")             \
 	X(rx_unknown_channel, "frames skipped: unknown channel")              \
+	X(link_test_rx, "frames discarded: link-test channel 65535")          \
+	X(link_test_tx, "link-test filler bundles sent (LINK_TEST)")          \
+	X(usb_events, "USB ep0 events")                                       \
+	X(usb_stalled, "USB control requests stalled")                        \
+	X(usb_rx_zlp, "USB zero-length OUT transfers ignored")                \
+	X(usb_rx_errors, "USB OUT transfers failed")                          \
+	X(usb_tx_errors, "USB IN transfers failed")                           \
+	X(usb_cancelled, "USB transfers cancelled (link down or reset)")      \
 	X(control_rx, "control messages received")                            \
 	X(control_malformed, "control messages dropped: malformed")           \
 	X(control_unknown_type, "control messages ignored: unknown type")     \

@@ -83,9 +83,37 @@ static void test_options(void)
 	CHECK(parse(&o, ARGS("-V")) == OPTIONS_EXIT && !strncmp(out_text, "qbnetd ", 7),
 	      "--version");
 
-	expect_usage(ARGS("--tun", "x"), "--link");
+	CHECK(parse(&o, ARGS("--tun", "x")) == OPTIONS_RUN && o.link_kind == LINK_KIND_USB &&
+	      o.usb_vendor == 0x1209 && o.usb_product == 0x0001 && !o.usb_udc &&
+	      !strcmp(o.usb_gadget, "qbnet") && !o.usb_ffs &&
+	      !strcmp(o.usb_manufacturer, "qbkit") && !strcmp(o.usb_product_name, "qbkit board"),
+	      "USB is the default link: %s", err_text);
+	CHECK(parse(&o, ARGS("--link", "usb", "--usb-id", "0x1d6b:104", "--usb-udc", "dummy_udc.0",
+			     "--usb-gadget", "qb-2", "--usb-ffs", "/run/x/ffs",
+			     "--usb-manufacturer", "ACME", "--usb-product", "Widget 2")) == OPTIONS_RUN &&
+	      o.link_kind == LINK_KIND_USB && o.usb_vendor == 0x1d6b && o.usb_product == 0x0104 &&
+	      !strcmp(o.usb_udc, "dummy_udc.0") && !strcmp(o.usb_gadget, "qb-2") &&
+	      !strcmp(o.usb_ffs, "/run/x/ffs") && !strcmp(o.usb_manufacturer, "ACME") &&
+	      !strcmp(o.usb_product_name, "Widget 2"), "USB flags: %s", err_text);
+	CHECK(parse(&o, ARGS("--help")) == OPTIONS_EXIT && strstr(out_text, "--usb-id") &&
+	      strstr(out_text, "1209:0001") && strstr(out_text, "--link usb"), "USB in --help");
 	expect_usage(ARGS("--link", "tcp:1.2.3.4"), "--link");
-	expect_usage(ARGS("--link", "usb"), "--link");
+	expect_usage(ARGS("--link", "usbx"), "--link");
+	expect_usage(ARGS("--usb-id", "1209"), "--usb-id");
+	expect_usage(ARGS("--usb-id", "12345:1"), "--usb-id");
+	expect_usage(ARGS("--usb-id", "1209:0001:2"), "--usb-id");
+	expect_usage(ARGS("--usb-id", "g:1"), "--usb-id");
+	expect_usage(ARGS("--usb-id", "1:-1"), "--usb-id");
+	expect_usage(ARGS("--usb-udc", "a/b"), "--usb-udc");
+	expect_usage(ARGS("--usb-udc", ""), "--usb-udc");
+	expect_usage(ARGS("--usb-gadget", "a b"), "--usb-gadget");
+	expect_usage(ARGS("--usb-gadget", ".hidden"), "--usb-gadget");
+	expect_usage(ARGS("--usb-gadget", "x23456789012345678901234567890123"), "--usb-gadget");
+	expect_usage(ARGS("--usb-ffs", "relative/dir"), "--usb-ffs");
+	expect_usage(ARGS("--usb-manufacturer", ""), "--usb-manufacturer");
+	expect_usage(ARGS("--usb-product", "tab\there"), "--usb-product");
+	CHECK(parse(&o, ARGS("--link", "unix:/s", "--usb-id", "1:2")) == OPTIONS_USAGE &&
+	      strstr(err_text, "--link usb"), "USB flags with unix: %s", err_text);
 	expect_usage(ARGS("--link", "unix:"), "--link");
 	expect_usage(ARGS("--link", "unix:/s", "--tun", "a/b"), "--tun");
 	expect_usage(ARGS("--link", "unix:/s", "--tun", "sixteen-chars-xx"), "--tun");

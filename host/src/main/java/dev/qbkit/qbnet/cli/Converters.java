@@ -1,5 +1,5 @@
-// picocli converters for addresses and sizes, with errors that say what a
-// valid value looks like.
+// picocli converters for addresses, links and USB IDs, with errors that say
+// what a valid value looks like.
 package dev.qbkit.qbnet.cli;
 
 import java.net.Inet4Address;
@@ -8,6 +8,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 
 import dev.qbkit.qbnet.link.ControlMessage.Ipv4Prefix;
+import dev.qbkit.qbnet.usb.UsbId;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
@@ -83,16 +84,32 @@ final class Converters {
         return Integer.parseInt(s);
     }
 
-    /** A transport address: unix:PATH (usb arrives with the USB transport). */
+    /** A transport address: usb (path null), or unix:PATH. */
     record LinkAddress(String scheme, Path path) {
+        boolean isUsb() {
+            return scheme.equals("usb");
+        }
     }
 
     static final class LinkConverter implements ITypeConverter<LinkAddress> {
         @Override
         public LinkAddress convert(String value) {
+            if (value.equals("usb"))
+                return new LinkAddress("usb", null);
             if (value.startsWith("unix:") && value.length() > 5)
                 return new LinkAddress("unix", Path.of(value.substring(5)));
-            throw new TypeConversionException("'" + value + "' is not a link: use unix:PATH");
+            throw new TypeConversionException("'" + value + "' is not a link: use usb or unix:PATH");
+        }
+    }
+
+    static final class UsbIdConverter implements ITypeConverter<UsbId> {
+        @Override
+        public UsbId convert(String value) {
+            try {
+                return UsbId.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
         }
     }
 }

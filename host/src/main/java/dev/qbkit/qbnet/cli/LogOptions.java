@@ -19,7 +19,19 @@ public final class LogOptions {
     boolean quiet;
 
     void apply() {
-        Level effective = verbose ? Level.debug : quiet ? Level.warn : level;
-        Logging.configure(effective.name());
+        Logging.configure(effective().name());
+    }
+
+    private Level effective() {
+        return verbose ? Level.debug : quiet ? Level.warn : level;
+    }
+
+    /** libusb's own stderr logging to go with ours: none, its warnings at debug, all of it at trace. */
+    int libusbLogLevel() {
+        return switch (effective()) {
+            case trace -> 4; // LIBUSB_LOG_LEVEL_DEBUG
+            case debug -> 2; // LIBUSB_LOG_LEVEL_WARNING
+            default -> 0; // LIBUSB_LOG_LEVEL_NONE
+        };
     }
 }

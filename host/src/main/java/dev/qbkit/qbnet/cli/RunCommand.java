@@ -11,6 +11,8 @@ import java.util.concurrent.CountDownLatch;
 
 import dev.qbkit.qbnet.link.ControlMessage.Ipv4Prefix;
 import dev.qbkit.qbnet.nat.NatConfig;
+import dev.qbkit.qbnet.usb.UsbException;
+import dev.qbkit.qbnet.usb.UsbId;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -19,7 +21,7 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
-        description = "Serve attached boards: each gets its own NAT to this host's network.")
+        description = "Serve attached boards (over USB by default): each gets its own NAT to this host's network.")
 public final class RunCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -27,9 +29,14 @@ public final class RunCommand implements Callable<Integer> {
     @Mixin
     LogOptions logOptions;
 
-    @Option(names = "--link", required = true, paramLabel = "unix:PATH", converter = Converters.LinkConverter.class,
-            description = "Where boards attach: unix:PATH listens on a Unix socket for qbnetd --link unix:PATH.")
+    @Option(names = "--link", defaultValue = "usb", paramLabel = "usb|unix:PATH", converter = Converters.LinkConverter.class,
+            description = "Where boards attach: usb (default) serves every qbnet board plugged in over USB; "
+                    + "unix:PATH listens on a Unix socket for qbnetd --link unix:PATH.")
     Converters.LinkAddress link;
+
+    @Option(names = "--usb-id", paramLabel = "VID:PID", converter = Converters.UsbIdConverter.class,
+            description = "USB vendor:product ID of the boards, hexadecimal (default: 1209:0001). Repeatable.")
+    List<UsbId> usbIds = new ArrayList<>();
 
     @Option(names = "--address", paramLabel = "ADDR/PREFIX", defaultValue = "10.113.98.2/24",
             converter = Converters.PrefixConverter.class,
@@ -79,15 +86,23 @@ public final class RunCommand implements Callable<Integer> {
             stopped.countDown();
         }, "shutdown"));
         try {
-            driver.listenUnix(link.path());
+            if (link.isUsb())
+                driver.listenUsb(usbIds.isEmpty() ? List.of(UsbId.DEFAULT) : List.copyOf(usbIds),
+                        logOptions.libusbLogLevel());
+            else
+                driver.listenUnix(link.path());
         } catch (java.io.IOException e) {
             throw new CliError("cannot listen on unix:" + link.path() + ": " + e.getMessage());
+        } catch (UsbException e) {
+            throw new CliError(e.getMessage());
         }
         stopped.await();
         return 0;
     }
 
     private NatConfig natConfig() {
+        if (!link.isUsb() && !usbIds.isEmpty())
+            throw new ParameterException(spec.commandLine(), "--usb-id applies to --link usb only");
         if (mtu < 576 || mtu > 65535)
             throw new ParameterException(spec.commandLine(), "--mtu " + mtu + " must be within 576..65535");
         if (address.address().equals(gateway) || address.address().equals(dns) || gateway.equals(dns))

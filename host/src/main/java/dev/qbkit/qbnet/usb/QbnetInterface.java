@@ -57,10 +57,9 @@ public record QbnetInterface(int number, int altSetting, int inEndpoint, int inM
     /** "interface 0 (IN 0x81, OUT 0x01, 512-byte packets)". */
     @Override
     public String toString() {
-        return "interface " + number + (altSetting != 0 ? " alt " + altSetting : "") + " (IN 0x"
-                + Integer.toHexString(inEndpoint) + ", OUT 0x" + Integer.toHexString(outEndpoint) + ", "
-                + (inMaxPacket == outMaxPacket ? inMaxPacket + "-byte packets)"
-                        : inMaxPacket + "/" + outMaxPacket + "-byte packets)");
+        return String.format(java.util.Locale.ROOT, "interface %d%s (IN 0x%02x, OUT 0x%02x, %s-byte packets)", number,
+                altSetting != 0 ? " alt " + altSetting : "", inEndpoint, outEndpoint,
+                inMaxPacket == outMaxPacket ? "" + inMaxPacket : inMaxPacket + "/" + outMaxPacket);
     }
 
     /**

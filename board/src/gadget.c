@@ -417,16 +417,16 @@ static int bind_udc(struct gadget *g, const struct gadget_config *c, char *err, 
 		return fail(err, err_len, 0,
 			    "no USB device controller (UDC): is the board's gadget driver loaded? (e.g. modprobe dummy_hcd for tests)");
 	}
+	char udc_dir[PATH_MAX];
+	join(udc_dir, UDC_CLASS_DIR, g->udc);
+	if (!is_dir(udc_dir))
+		return fail(err, err_len, 0, "no UDC named '%s': see ls %s, or omit --usb-udc",
+			    g->udc, UDC_CLASS_DIR);
 	int rc = write_text(in(g, "UDC", path), g->udc);
 	if (rc == -EBUSY)
 		return fail(err, err_len, 0,
 			    "UDC %s is already used by another gadget: unbind it (echo '' > its UDC file) or choose another with --usb-udc",
 			    g->udc);
-	if (rc == -ENOENT || rc == -ENODEV || rc == -EINVAL) {
-		join(path, UDC_CLASS_DIR, g->udc);
-		return fail(err, err_len, 0, "no UDC named '%s' (%s): see ls %s, or omit --usb-udc",
-			    g->udc, is_dir(path) ? "it refused the gadget" : "not found", UDC_CLASS_DIR);
-	}
 	if (rc)
 		return fail(err, err_len, -rc, "cannot bind the gadget to UDC %s", g->udc);
 	g->bound = true;

@@ -26,9 +26,14 @@
 #include "log.h"
 #include "stats.h"
 
-/* Tunables; the measurements behind them are in doc/DESIGN.md. */
+/* Tunables; the measurements behind them are in doc/DESIGN.md (a build may
+ * override them with -D for such measurements). */
+#ifndef USB_RX_DEPTH
 #define USB_RX_DEPTH 4		/* OUT reads kept posted */
+#endif
+#ifndef USB_TX_DEPTH
 #define USB_TX_DEPTH 4		/* IN writes in flight for the data path */
+#endif
 /* IN slots: LINK_TEST filler takes at most USB_TX_DEPTH of them, so one is
  * left for the data path and one is always kept for control messages. */
 #define USB_TX_SLOTS (USB_TX_DEPTH + 2)

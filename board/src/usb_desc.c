@@ -25,7 +25,10 @@
 /* MS OS descriptor header in FunctionFS: interface, dwLength, bcdVersion,
  * wIndex, bCount+Reserved or wCount. */
 #define OS_HEADER_LEN 11u
-#define OS_BCD_VERSION 0x0100
+/* bcdVersion of the FunctionFS OS descriptor header: kernels up to at least
+ * 6.1 accept only 0x0001; later ones want 0x0100 but still take 0x0001 (with
+ * a warning). The host sees the composite driver's own 0x0100 either way. */
+#define OS_BCD_VERSION 0x0001
 #define OS_INDEX_EXT_COMPAT 4
 #define OS_INDEX_EXT_PROP 5
 #define OS_EXT_COMPAT_LEN 24u

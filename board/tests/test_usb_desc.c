@@ -44,7 +44,7 @@ static const uint8_t expect_ss[] = {
 static const uint8_t expect_os_compat[] = {
 	0,			/* interface */
 	35, 0, 0, 0,		/* dwLength: 11 + 24 */
-	0x00, 0x01,		/* bcdVersion 0x0100 */
+	0x01, 0x00,		/* bcdVersion 0x0001: all kernels take it */
 	0x04, 0x00,		/* wIndex: extended compat ID */
 	1, 0,			/* bCount, Reserved */
 	0, 0,			/* bFirstInterfaceNumber, Reserved1 */
@@ -56,7 +56,7 @@ static const uint8_t expect_os_compat[] = {
 static const uint8_t expect_os_prop_head[] = {
 	0,			/* interface */
 	84, 0, 0, 0,		/* dwLength: 11 + 73 */
-	0x00, 0x01,		/* bcdVersion 0x0100 */
+	0x01, 0x00,		/* bcdVersion 0x0001 */
 	0x05, 0x00,		/* wIndex: extended properties */
 	1, 0,			/* wCount */
 	73, 0, 0, 0,		/* dwSize: 14 + 20 + 39 */

@@ -59,6 +59,7 @@ public final class BoardSession implements Link.Handler {
     private long keepaliveSeq;
     private long lastRttNanos = -1;
     private long keepaliveSentAt;
+    private FaultInjection faults = FaultInjection.NONE;
 
     private final Timer keepaliveTimer = new Timer() {
         @Override
@@ -77,6 +78,12 @@ public final class BoardSession implements Link.Handler {
         this.dnsUpstreams = dnsUpstreams;
         this.onEnd = onEnd;
         this.output = new LinkOutput(link, stats);
+    }
+
+    /** Test-only loss on this board's link, both directions. */
+    public void setFaultInjection(FaultInjection faults) {
+        this.faults = faults;
+        output.setFaultInjection(faults);
     }
 
     /** Starts the link and greets the board; call on the loop thread. */
@@ -162,6 +169,8 @@ public final class BoardSession implements Link.Handler {
             case Bundles.CHANNEL_IP -> {
                 if (nat == null)
                     stats.inc(Counter.DROP_IP_BEFORE_HELLO);
+                else if (faults.drop())
+                    stats.inc(Counter.DROP_INJECTED);
                 else
                     nat.onPacket(buf, offset, length);
             }

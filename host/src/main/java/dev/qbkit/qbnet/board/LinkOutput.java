@@ -22,10 +22,15 @@ public final class LinkOutput implements PacketOutput {
     private final ArrayDeque<ByteBuffer> spare = new ArrayDeque<>();
     private int maxBundle = Bundles.INITIAL_MAX;
     private long lastFlushAt;
+    private FaultInjection faults = FaultInjection.NONE;
 
     public LinkOutput(Link link, Stats stats) {
         this.link = link;
         this.stats = stats;
+    }
+
+    public void setFaultInjection(FaultInjection faults) {
+        this.faults = faults;
     }
 
     /** The largest bundle the peer accepts, from its HELLO. */
@@ -64,6 +69,11 @@ public final class LinkOutput implements PacketOutput {
 
     @Override
     public void commit(int length) {
+        if (faults.drop()) {
+            builder.cancelFrame();
+            stats.inc(Counter.DROP_INJECTED);
+            return;
+        }
         builder.endFrame(length);
         stats.inc(Counter.FRAMES_TX);
     }
@@ -71,7 +81,8 @@ public final class LinkOutput implements PacketOutput {
     public void sendControl(byte[] payload) {
         int at = beginFrame(Bundles.CHANNEL_CONTROL, payload.length);
         builder.buffer().put(at, payload);
-        commit(payload.length);
+        builder.endFrame(payload.length);
+        stats.inc(Counter.FRAMES_TX);
     }
 
     @Override

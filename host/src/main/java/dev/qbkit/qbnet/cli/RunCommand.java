@@ -111,11 +111,13 @@ public final class RunCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--max-tcp-flows and --max-udp-flows must be at least 1");
         if (maxBufferMiB < 1 || maxBufferMiB > 1 << 20)
             throw new ParameterException(spec.commandLine(), "--max-buffer must be 1..1048576 MiB");
-        NatConfig d = NatConfig.defaults();
-        return new NatConfig(address.address(), address.prefixLength(), gateway, dns, mtu, allowHostLoopback,
-                List.copyOf(dnsUpstreams), maxTcpFlows, maxUdpFlows, (long) maxBufferMiB << 20, d.tcpReceiveWindow(),
-                d.tcpSendBuffer(), d.tcpConnectTimeout(), d.tcpEstablishedIdle(), d.tcpClosingIdle(), d.tcpTimeWait(),
-                d.udpIdle(), d.udpDnsIdle(), d.maxDnsInFlight());
+        return NatConfig.builder()
+                .ipv4(address.address(), address.prefixLength(), gateway, dns)
+                .mtu(mtu)
+                .allowHostLoopback(allowHostLoopback)
+                .dnsUpstreams(dnsUpstreams)
+                .limits(maxTcpFlows, maxUdpFlows, (long) maxBufferMiB << 20)
+                .build();
     }
 
     static Duration seconds(long s) {

@@ -63,6 +63,14 @@ public final class BundleBuilder {
         frames++;
     }
 
+    /** Forgets the frame begun last, as if it had never been begun. */
+    public void cancelFrame() {
+        if (frameStart < 0)
+            throw new IllegalStateException("no frame open");
+        buf.position(frameStart);
+        frameStart = -1;
+    }
+
     /** Appends a whole frame copied from {@code payload}. */
     public void addFrame(int channel, ByteBuffer payload) {
         int at = beginFrame(channel);

@@ -37,6 +37,7 @@ public enum Counter {
     DROP_DNS_MALFORMED("drop", "dns: malformed query"),
     DROP_DNS_LIMIT("drop", "dns: too many queries in flight"),
     DROP_LINK_OVERFLOW("drop", "link: transmit queue full"),
+    DROP_INJECTED("drop", "test: IP frames dropped on purpose (--test-drop-frames)"),
     TCP_FLOWS_OPENED("tcp", "flows opened"),
     TCP_FLOWS_CLOSED("tcp", "flows closed"),
     TCP_CONNECT_REFUSED("tcp", "connects refused"),

@@ -1,6 +1,8 @@
 // Where the board may go: maps the virtual addresses (gateway, DNS) to host
-// endpoints and refuses destinations the board must not reach, such as the
-// host's loopback unless --allow-host-loopback was given.
+// endpoints and refuses destinations the board must not reach. Never:
+// unspecified, multicast, broadcast, and loopback except through the gateway
+// with --allow-host-loopback. Link-local is refused unless an --allow rule
+// covers it. Among --allow/--deny rules the longest prefix wins; a tie denies.
 package dev.qbkit.qbnet.nat;
 
 import java.net.InetAddress;
@@ -58,9 +60,9 @@ public final class Policy {
             return dnsUpstreams.getFirst();
         }
         InetAddress a = address(destination);
-        if (a.isAnyLocalAddress() || a.isMulticastAddress() || isBroadcast(destination))
+        if (a.isAnyLocalAddress() || a.isMulticastAddress() || isBroadcast(destination) || a.isLoopbackAddress())
             return null;
-        if (a.isLoopbackAddress() && !config.allowHostLoopback())
+        if (!rulesAllow(destination))
             return null;
         return new InetSocketAddress(a, port);
     }
@@ -68,8 +70,8 @@ public final class Policy {
     /** Whether the board may ping {@code destination} through the host. */
     public boolean allowsPing(byte[] destination) {
         InetAddress a = address(destination);
-        return !(a.isAnyLocalAddress() || a.isMulticastAddress() || isBroadcast(destination)
-                || (a.isLoopbackAddress() && !config.allowHostLoopback()));
+        return !(a.isAnyLocalAddress() || a.isMulticastAddress() || isBroadcast(destination) || a.isLoopbackAddress())
+                && rulesAllow(destination);
     }
 
     /** The address the board sees for a host endpoint a reply came from. */
@@ -77,6 +79,25 @@ public final class Policy {
         if (hostSource.isLoopbackAddress())
             return hostSource.getAddress().length == 4 ? gateway4 : gateway6;
         return hostSource.getAddress();
+    }
+
+    private static final List<Cidr> LINK_LOCAL = List.of(Cidr.parse("169.254.0.0/16"), Cidr.parse("fe80::/10"));
+
+    /** Whether the rules let the board reach {@code destination} (not loopback, handled apart). */
+    boolean rulesAllow(byte[] destination) {
+        int allow = longestMatch(config.allowRules(), destination);
+        int deny = longestMatch(config.denyRules(), destination);
+        if (allow >= 0 || deny >= 0)
+            return allow > deny;
+        return longestMatch(LINK_LOCAL, destination) < 0;
+    }
+
+    private static int longestMatch(List<Cidr> rules, byte[] address) {
+        int best = -1;
+        for (Cidr c : rules)
+            if (c.prefixLength() > best && c.contains(address))
+                best = c.prefixLength();
+        return best;
     }
 
     private static boolean isBroadcast(byte[] a) {

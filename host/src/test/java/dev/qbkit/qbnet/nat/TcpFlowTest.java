@@ -360,10 +360,7 @@ class TcpFlowTest {
 
     @Test
     void hostReadingPausesWhenTheSendBufferIsFull() {
-        NatConfig small = NatConfig.defaults().withMtu(1500);
-        small = new NatConfig(small.boardAddress4(), 24, small.gateway4(), small.dns4(), 1500, false, small.dnsUpstreams(),
-                100, 100, 1 << 20, 1 << 20, 4096, small.tcpConnectTimeout(), small.tcpEstablishedIdle(),
-                small.tcpClosingIdle(), small.tcpTimeWait(), small.udpIdle(), small.udpDnsIdle(), 10);
+        NatConfig small = NatConfig.builder().mtu(1500).tcpBuffers(1 << 20, 4096).build();
         ScriptedNat n = new ScriptedNat(small);
         n.board(syn());
         n.socket().listener.onConnected();
@@ -567,6 +564,36 @@ class TcpFlowTest {
         assertEquals(toBoard(0, IRS + 1, R | A, 0), Segment.parse(n.sent.poll(), gateway, ScriptedNat.BOARD));
         assertEquals(1, n.stats.get(Counter.DROP_POLICY));
         assertTrue(n.sockets.isEmpty(), "no host connection attempted");
+    }
+
+    @Test
+    void lossyTransferCompletesThroughRetransmission() {
+        establish();
+        byte[] data = bytes(300_000, 13);
+        nat.socket().remoteSends(data);
+        java.util.SplittableRandom random = new java.util.SplittableRandom(42);
+        java.io.ByteArrayOutputStream received = new java.io.ByteArrayOutputStream();
+        int expected = ISS + 1;
+        int rounds = 0;
+        for (; rounds < 20_000 && received.size() < data.length; rounds++) {
+            nat.endRound();
+            while (!nat.nothingSent()) {
+                Segment s = nat.next();
+                if (random.nextDouble() < 0.05)
+                    continue; // lost on the way to the board
+                if (s.seq() == expected && s.payload().length > 0) {
+                    received.writeBytes(s.payload());
+                    expected += s.payload().length;
+                }
+                if (random.nextDouble() < 0.05)
+                    continue; // the board's ack is lost
+                nat.board(fromBoard(IRS + 1, expected, A, BOARD_WINDOW)); // cumulative (or duplicate) ack
+            }
+            nat.socket().listener.onReadable();
+            nat.advance(10_000_000L); // 10 ms per round: RTOs fire
+        }
+        assertArrayEquals(data, received.toByteArray(), "all bytes, in order, after " + rounds + " rounds");
+        assertTrue(nat.stats.get(Counter.TCP_RETRANSMITS) > 0);
     }
 
     @Test

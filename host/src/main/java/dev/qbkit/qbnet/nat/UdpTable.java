@@ -40,6 +40,9 @@ public final class UdpTable {
     private final Policy policy;
     private final DnsProxy dns;
     private final Map<FlowKey, Mapping> mappings = new HashMap<>();
+    private final Map<Integer, HostForward> forwardsByPort = new HashMap<>();
+    private final Map<InetSocketAddress, HostForward> forwardsByClient = new HashMap<>();
+    private int nextForwardPort = TcpTable.FORWARD_PORT_MIN;
     private final ByteBuffer receiveBuffer = ByteBuffer.allocateDirect(65536);
 
     public UdpTable(NatContext ctx, EventLoop loop, Policy policy, DnsProxy dns) {
@@ -69,6 +72,13 @@ public final class UdpTable {
             return;
         }
         byte[] destination = ip.destination();
+        if (policy.isGateway(destination)) {
+            HostForward forward = forwardsByPort.get(destinationPort);
+            if (forward != null) {
+                forward.toClient(buf, u + HEADER, length - HEADER);
+                return;
+            }
+        }
         if (destinationPort == 53 && policy.isDnsAddress(destination)) {
             dns.onQuery(ip.source(), sourcePort, destination, buf, u + HEADER, length - HEADER);
             return;
@@ -108,6 +118,93 @@ public final class UdpTable {
     public void closeAll() {
         for (Mapping m : new ArrayList<>(mappings.values()))
             m.close();
+        for (HostForward f : new ArrayList<>(forwardsByPort.values()))
+            f.close();
+    }
+
+    /**
+     * A datagram a host client sent to a UDP forward: it goes to the board
+     * from the gateway address and a port kept for that client, so the
+     * board's replies find their way back.
+     */
+    public void forwardFromHost(DatagramChannel hostChannel, InetSocketAddress client, byte[] gateway, byte[] board,
+            int boardPort, ByteBuffer payload) {
+        HostForward forward = forwardsByClient.get(client);
+        if (forward == null || forward.hostChannel != hostChannel || forward.boardPort != boardPort) {
+            if (forward != null)
+                forward.close();
+            int port = freeForwardPort();
+            if (port < 0 || mappings.size() + forwardsByPort.size() >= ctx.config().maxUdpFlows()) {
+                ctx.stats().inc(Counter.DROP_UDP_FLOW_LIMIT);
+                return;
+            }
+            forward = new HostForward(hostChannel, client, port, board, boardPort);
+            forwardsByPort.put(port, forward);
+            forwardsByClient.put(client, forward);
+            ctx.stats().inc(Counter.UDP_FLOWS_OPENED);
+        }
+        forward.lastActivity = ctx.now();
+        writeDatagram(ctx, gateway, forward.gatewayPort, board, boardPort, payload);
+    }
+
+    private int freeForwardPort() {
+        for (int tries = 0; tries < 65536 - TcpTable.FORWARD_PORT_MIN; tries++) {
+            int port = nextForwardPort;
+            nextForwardPort = port == 65535 ? TcpTable.FORWARD_PORT_MIN : port + 1;
+            if (!forwardsByPort.containsKey(port))
+                return port;
+        }
+        return -1;
+    }
+
+    /** One host client of a UDP forward and the gateway port it has on the board side. */
+    private final class HostForward extends Timer {
+        final DatagramChannel hostChannel;
+        final InetSocketAddress client;
+        final int gatewayPort;
+        final int boardPort;
+        long lastActivity;
+
+        HostForward(DatagramChannel hostChannel, InetSocketAddress client, int gatewayPort, byte[] board, int boardPort) {
+            this.hostChannel = hostChannel;
+            this.client = client;
+            this.gatewayPort = gatewayPort;
+            this.boardPort = boardPort;
+            this.lastActivity = ctx.now();
+            ctx.schedule(this, lastActivity + ctx.config().udpIdle().toNanos());
+        }
+
+        void toClient(ByteBuffer buf, int offset, int length) {
+            ByteBuffer payload = buf.duplicate();
+            payload.limit(offset + length).position(offset);
+            try {
+                if (hostChannel.isOpen() && hostChannel.send(payload, client) > 0) {
+                    lastActivity = ctx.now();
+                    ctx.stats().inc(Counter.UDP_DATAGRAMS_TX);
+                    return;
+                }
+            } catch (IOException e) {
+                log.debug("UDP forward reply to {} failed: {}", client, e.toString());
+            }
+            ctx.stats().inc(Counter.DROP_UDP_SEND_FAILED);
+        }
+
+        @Override
+        protected void fire(long now) {
+            long due = lastActivity + ctx.config().udpIdle().toNanos();
+            if (due - now > 0 && hostChannel.isOpen()) {
+                ctx.schedule(this, due);
+                return;
+            }
+            close();
+        }
+
+        void close() {
+            ctx.cancel(this);
+            if (forwardsByPort.remove(gatewayPort) != null)
+                ctx.stats().inc(Counter.UDP_FLOWS_CLOSED);
+            forwardsByClient.remove(client, this);
+        }
     }
 
     /** One board address:port and its host socket. */

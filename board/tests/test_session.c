@@ -308,8 +308,45 @@ static void test_liveness(void)
 	CHECK(fake.peer_lost_calls == 1, "peer lost reported once");
 }
 
+/* USB GET_INFO and RESET_LINK: the HELLO payload on its own, and a restart
+ * that behaves as for a host HELLO (HELLO out, CONFIG awaited, pre-HELLO
+ * bundle limit). */
+static void test_usb_requests(void)
+{
+	struct session session;
+	struct proto_control msg, again;
+	uint8_t payload[PROTO_CONTROL_MAX];
+
+	session_init(&session, &params, &hooks, NULL);
+	size_t len = session_hello_payload(&session, payload, sizeof(payload));
+	CHECK(len > 0 && proto_control_decode(payload, len, &msg) == PROTO_CONTROL_OK &&
+	      msg.type == PROTO_HELLO && msg.hello.role == PROTO_ROLE_BOARD &&
+	      msg.hello.max_bundle == 262144 && !strcmp(msg.hello.serial, "TEST-0001") &&
+	      !strcmp(msg.hello.software, "qbnetd test"), "HELLO payload for GET_INFO");
+	CHECK(!session_hello_payload(&session, payload, 10), "too small a buffer: 0");
+
+	session_link_up(&session, 1000);
+	feed_hello(&session, 1, 1, 65536, PROTO_ROLE_HOST, 1000);
+	struct proto_control config = config_msg(1500, 2);
+	feed(&session, &config, 1000);
+	CHECK(session_configured(&session) && session_tx_limit(&session) == 65536, "configured");
+	reset_sent();
+	session_restart(&session, 2000);
+	CHECK(!session_configured(&session) && session_tx_limit(&session) == PROTO_BUNDLE_PRE_HELLO,
+	      "restart waits for CONFIG, pre-HELLO limit");
+	CHECK(fake.sent_count == 1 && fake.sent[0].type == PROTO_HELLO, "restart sends HELLO");
+	len = session_hello_payload(&session, payload, sizeof(payload));
+	CHECK(proto_control_decode(payload, len, &again) == PROTO_CONTROL_OK &&
+	      !memcmp(&again, &msg, sizeof(msg)), "same HELLO as on the link");
+	unsigned applies = fake.apply_calls;
+	feed(&session, &config, 2000);
+	CHECK(session_configured(&session) && fake.apply_calls == applies,
+	      "the same CONFIG after a restart changes nothing");
+}
+
 int main(void)
 {
+	test_usb_requests();
 	log_set_level(LOG_LEVEL_ERROR);
 	test_negotiate();
 	test_hello_and_config();

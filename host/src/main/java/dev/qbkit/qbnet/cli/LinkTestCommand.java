@@ -20,9 +20,9 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 @Command(name = "link-test", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
-        description = { "Measure the bare USB link to the first qbnet board: board to host with the board's",
-                "LINK_TEST filler, host to board with full bundles of filler; prints MB/s each way.",
-                "Needs the board to itself: stop 'qbnet run' first." })
+        description = { "Measure the bare USB link to the first qbnet board, in MB/s each way.",
+                "Board to host with the board's LINK_TEST filler, host to board with full bundles of filler,",
+                "through the same transfers 'qbnet run' uses. Needs the board to itself: stop 'qbnet run' first." })
 public final class LinkTestCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -19,8 +19,8 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 @Command(name = "list", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
-        description = { "List the qbnet boards plugged in over USB:",
-                "bus-port path, VID:PID, speed, serial, and the board's software and protocol versions (GET_INFO)." })
+        description = { "List the qbnet boards plugged in over USB.",
+                "One line each: bus-port path, VID:PID, speed, serial, and the board's software and protocol versions (GET_INFO)." })
 public final class ListCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -90,7 +90,7 @@ public final class UsbBoard implements AutoCloseable {
             } catch (UsbException e) {
                 if (e.isNoDevice())
                     throw e;
-                problem = e.getMessage();
+                problem = e.isBusy() ? "in use by another program (a running 'qbnet run'?)" : e.getMessage();
             }
             return new UsbBoard(context, handle, device, serial, info, problem);
         } catch (UsbException | RuntimeException e) {

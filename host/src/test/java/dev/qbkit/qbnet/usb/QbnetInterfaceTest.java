@@ -24,12 +24,18 @@ import dev.qbkit.qbnet.usb.QbnetInterface.AltSetting;
 import dev.qbkit.qbnet.usb.QbnetInterface.Endpoint;
 
 class QbnetInterfaceTest {
-    /** The qbnet function alone, high speed: config, interface 0 ff/71/01, bulk OUT 0x01 and IN 0x81 of 512. */
-    static final String QBNET_HIGH_SPEED = "09022000010104c032"
-            + "0904000002ff710105" + "0705010200020007058102000200";
+    /**
+     * Configuration descriptors captured from qbnetd 0.1.0's gadget
+     * (/sys/bus/usb/devices/1-1/descriptors after the device descriptor) on
+     * dummy_hcd: interface 0 ff/71/01, bulk OUT 0x02 and IN 0x81.
+     */
+    static final String QBNETD_HIGH_SPEED = "09022000010104807d" + "0904000002ff710105"
+            + "07050202000200" + "07058102000200";
+    static final String QBNETD_SUPER_SPEED = "09022c00010104801f" + "0904000002ff710105"
+            + "07050202000400" + "06300f000000" + "07058102000400" + "06300f000000";
 
     /**
-     * A composite device at SuperSpeed: interface 0 is something else (HID
+     * A composite device at SuperSpeed (constructed): interface 0 is something else (HID
      * class, interrupt IN), interface 1 is qbnet with companion descriptors
      * after its endpoints, OUT before IN, 1024-byte packets, and an alternate
      * setting 1 without endpoints.
@@ -77,13 +83,22 @@ class QbnetInterfaceTest {
     }
 
     @Test
-    void walksLibusbStructsOfASingleFunctionBoard() {
+    void walksLibusbStructsOfQbnetdAtHighSpeed() {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment config = LibusbConfigImage.build(arena, HexFormat.of().parseHex(QBNET_HIGH_SPEED));
+            MemorySegment config = LibusbConfigImage.build(arena, HexFormat.of().parseHex(QBNETD_HIGH_SPEED));
             List<AltSetting> settings = QbnetInterface.walk(config);
             assertEquals(List.of(new AltSetting(0, 0, 0xFF, 0x71, 0x01,
-                    List.of(new Endpoint(0x01, 2, 512), new Endpoint(0x81, 2, 512)))), settings);
-            assertEquals(new QbnetInterface(0, 0, 0x81, 512, 0x01, 512), QbnetInterface.find(settings));
+                    List.of(new Endpoint(0x02, 2, 512), new Endpoint(0x81, 2, 512)))), settings);
+            assertEquals(new QbnetInterface(0, 0, 0x81, 512, 0x02, 512), QbnetInterface.find(settings));
+        }
+    }
+
+    @Test
+    void walksLibusbStructsOfQbnetdAtSuperSpeed() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment config = LibusbConfigImage.build(arena, HexFormat.of().parseHex(QBNETD_SUPER_SPEED));
+            assertEquals(new QbnetInterface(0, 0, 0x81, 1024, 0x02, 1024),
+                    QbnetInterface.find(QbnetInterface.walk(config)));
         }
     }
 

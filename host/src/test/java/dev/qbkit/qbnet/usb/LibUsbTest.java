@@ -1,0 +1,68 @@
+// The binding against the real libusb-1.0 of this machine, without a device:
+// the library loads, every bound function resolves, a context starts and
+// stops its event thread, and a scan for an unused ID finds nothing.
+package dev.qbkit.qbnet.usb;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Set;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import dev.qbkit.qbnet.platform.Platform;
+
+class LibUsbTest {
+    @BeforeAll
+    static void libusbIsInstalled() {
+        try {
+            Platform.libusb();
+        } catch (Platform.LibraryMissing e) {
+            Assumptions.abort("skipped: " + e.getMessage() + " (tests/deps.sh usb installs it)");
+        }
+    }
+
+    @Test
+    void namesErrors() {
+        assertTrue(LibUsb.describe(LibUsb.ERROR_ACCESS).startsWith("LIBUSB_ERROR_ACCESS"), LibUsb.describe(-3));
+        assertTrue(LibUsb.describe(LibUsb.ERROR_NO_DEVICE).startsWith("LIBUSB_ERROR_NO_DEVICE"));
+        assertEquals("LIBUSB_TRANSFER_STALL", LibUsb.transferStatusName(LibUsb.TRANSFER_STALL));
+    }
+
+    @Test
+    void contextStartsScansAndStops() throws Exception {
+        UsbContext context = UsbContext.open(0);
+        try {
+            assertTrue(context.libusbVersion().matches("1\\.\\d+\\.\\d+\\.\\d+.*"), context.libusbVersion());
+            List<UsbDevice> none = UsbDevice.scan(context, Set.of(new UsbId(0xFFFE, 0xFFFE)));
+            assertEquals(List.of(), none);
+            if (context.hasHotplug())
+                assertTrue(context.watchHotplug(() -> {
+                }));
+            else
+                assertFalse(context.watchHotplug(() -> {
+                }));
+        } finally {
+            context.close();
+        }
+    }
+
+    @Test
+    void transfersAllocateAndFree() throws Exception {
+        UsbContext context = UsbContext.open(0);
+        try {
+            UsbTransfer t = UsbTransfer.bulkOut(transfer -> {
+            }, java.lang.foreign.MemorySegment.NULL, 0x02);
+            t.setOut(java.nio.ByteBuffer.allocateDirect(512), true);
+            assertFalse(t.isIn());
+            t.free();
+            t.free(); // idempotent
+        } finally {
+            context.close();
+        }
+    }
+}

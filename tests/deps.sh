@@ -10,9 +10,9 @@ add() { need="$need $*"; }
 for group in "$@"; do
 	case $group in
 	build) add make gcc libc6-dev ;;
-	demo) add make gcc libc6-dev iproute2 curl python3 dnsmasq-base procps util-linux ;;
+	demo) add make gcc libc6-dev iproute2 curl python3 dnsmasq-base procps util-linux iputils-ping ;;
 	test)
-		add make gcc libc6-dev clang llvm lld iproute2 curl python3 dnsmasq-base procps util-linux \
+		add make gcc libc6-dev clang llvm lld iproute2 curl python3 dnsmasq-base procps util-linux iputils-ping \
 			gcc-arm-linux-gnueabihf libc6-dev-armhf-cross gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
 			valgrind
 		;;

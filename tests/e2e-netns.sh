@@ -145,6 +145,110 @@ EOF
 	check "direct DNS query through the UDP NAT (got '$got')" [ "$got" = "$INET_ADDR" ]
 }
 
+case_ping() {
+	local out
+	out=$(qb_board ping -n -c 3 -i 0.2 -W 3 "$INET_ADDR")
+	check "ping to the internet netns: 3 replies" grep -q " 3 received" <<< "$out"
+	note "ping $INET_ADDR from the board: $(grep -o 'rtt.*' <<< "$out")"
+	out=$(qb_board ping -6 -n -c 3 -i 0.2 -W 3 "$INET6_ADDR")
+	check "ping6 to the internet netns: 3 replies" grep -q " 3 received" <<< "$out"
+	note "ping6 $INET6_ADDR from the board: $(grep -o 'rtt.*' <<< "$out")"
+	out=$(qb_board ping -n -c 1 -W 2 "$GATEWAY_ADDR")
+	check "the gateway answers ping itself" grep -q " 1 received" <<< "$out"
+}
+
+host_tcp_line() { # PORT LINE -> the reply line, from the host side
+	python3 -c "import socket,sys; s=socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=5); s.sendall(sys.argv[2].encode()+b'\n'); print(s.makefile().readline().strip())" "$1" "$2"
+}
+
+case_forward() {
+	local out
+	out=$(host_tcp_line 12222 "hello")
+	check "tcp forward 127.0.0.1:12222 reaches the board's port 2222 (got '$out')" [ "$out" = "board:hello" ]
+	out=$(python3 -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3); s.sendto(b'ping-udp', ('127.0.0.1', 12007)); print(s.recvfrom(100)[0].decode())")
+	check "udp forward 127.0.0.1:12007 reaches the board's port 7 (got '$out')" [ "$out" = "ping-udp" ]
+	qbnet_cli forward add tcp:12223:2222 > /dev/null
+	out=$(host_tcp_line 12223 "added")
+	check "a forward added at run time works (got '$out')" [ "$out" = "board:added" ]
+	qbnet_cli forward list | grep -q "tcp:127.0.0.1:12223:2222"
+	qbnet_cli forward remove tcp:12223:2222 > /dev/null
+	if host_tcp_line 12223 "removed" >/dev/null 2>&1; then
+		echo "    the removed forward still answers" >&2
+		return 1
+	fi
+	local err
+	err=$(qbnet_cli forward add tcp:12222:22 2>&1 || true)
+	check "a clashing forward is refused with a clear line ($err)" grep -q "same host port" <<< "$err"
+}
+
+case_status() {
+	local out
+	out=$(qbnet_cli status)
+	echo "$out" | sed 's/^/    | /'
+	check "status names the board" grep -q "^board 1: " <<< "$out"
+	out=$(qbnet_cli status --json)
+	check "status --json parses and has the board's serial" python3 -c "import json,sys; d=json.load(sys.stdin); assert d['boards'][0]['serial'] and d['boards'][0]['mtu'] == 65520" <<< "$out"
+}
+
+status_field() { # PYTHON-EXPRESSION over the status JSON d
+	qbnet_cli status --json --gc | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"
+}
+
+case_idle_10k() {
+	local n=${IDLE_FLOWS:-10000} pid heap0 heap1 rss0 rss1 flows
+	pid=$(qbnet_pid)
+	heap0=$(status_field "d['jvm']['heapUsedBytes']")
+	rss0=$(awk '/VmRSS/ { print $2 }' /proc/"$pid"/status)
+	rm -f "$QB_WORK/release"
+	ip netns exec "$BOARD_NS" bash -c "ulimit -n 65536; exec $QBTOOL hold-connections $INET_ADDR 7002 --count $n --seconds 120 --timeout 20 --release-file $QB_WORK/release" > "$QB_WORK/hold10k.log" 2>&1 &
+	local holder=$!
+	for _ in $(seq 1200); do grep -q "open $n" "$QB_WORK/hold10k.log" && break; kill -0 $holder 2>/dev/null || break; sleep 0.1; done
+	check "$n idle connections opened ($(tail -n 1 "$QB_WORK/hold10k.log"))" grep -q "open $n" "$QB_WORK/hold10k.log"
+	flows=$(status_field "d['boards'][0]['flows']['tcp']")
+	heap1=$(status_field "d['jvm']['heapUsedBytes']")
+	rss1=$(awk '/VmRSS/ { print $2 }' /proc/"$pid"/status)
+	check "qbnet holds them all ($flows TCP flows)" [ "$flows" -ge "$n" ]
+	local per_flow
+	per_flow=$(awk -v a="$heap0" -v b="$heap1" -v n="$n" 'BEGIN { printf "%.2f", (b - a) / n / 1024 }')
+	note "$n idle TCP flows: host heap $((heap0 >> 20)) -> $((heap1 >> 20)) MiB = $per_flow KiB per flow; RSS $((rss0 >> 10)) -> $((rss1 >> 10)) MiB = $(awk -v a="$rss0" -v b="$rss1" -v n="$n" 'BEGIN { printf "%.2f", (b - a) / n }') KiB per flow"
+	check "at most 16 KiB of heap per idle flow ($per_flow)" less_than "$per_flow" 16
+	touch "$QB_WORK/release"
+	wait $holder
+	for _ in $(seq 100); do
+		flows=$(status_field "d['boards'][0]['flows']['tcp']")
+		[ "$flows" = 0 ] && break
+		sleep 0.2
+	done
+	check "all flows freed after the board closed them (left: $flows)" [ "$flows" = 0 ]
+	note "after closing: 0 TCP flows, heap $(( $(status_field "d['jvm']['heapUsedBytes']") >> 20 )) MiB"
+}
+
+case_loss_1pct() {
+	qb_qbnet_stop
+	qb_qbnet_start "${QBNET_ARGS[@]}" --test-drop-frames 0.01
+	check "relinked with 1% loss" qb_wait_linked 30
+	local want got start took
+	want=$(sha256sum "$QB_WORK/www/big.bin" | cut -d' ' -f1)
+	start=$(date +%s.%N)
+	got=$(qb_board curl -sS --max-time 300 "http://$INET_ADDR/big.bin" | sha256sum | cut -d' ' -f1)
+	took=$(since "$start")
+	check "download under 1% frame loss: sha256 equal" [ "$got" = "$want" ]
+	note "download 100 MiB with 1% of frames dropped each way: $took s, $(rate 104857600 "$took"), sha256 ok"
+	want=$(sha256sum "$QB_WORK/upload.bin" | cut -d' ' -f1)
+	start=$(date +%s.%N)
+	got=$(qb_board curl -sS --max-time 300 -T "$QB_WORK/upload.bin" "http://$INET_ADDR/upload" | cut -d' ' -f1)
+	took=$(since "$start")
+	check "upload under 1% frame loss: sha256 equal" [ "$got" = "$want" ]
+	note "upload 100 MiB with 1% of frames dropped each way: $took s, $(rate 104857600 "$took"), sha256 ok"
+	local dropped
+	dropped=$(status_field "sum(v for k, v in d['boards'][0]['drops'].items() if k.startswith('test:'))")
+	note "frames dropped on purpose: $dropped; retransmission recovered every one"
+	check "frames really were dropped ($dropped)" [ "$dropped" -gt 10 ]
+	qb_qbnet_stop
+	qb_qbnet_start "${QBNET_ARGS[@]}"
+	check "relinked without loss" qb_wait_linked 30
+}
+
 host_loopback_server() {
 	python3 -m http.server --bind 127.0.0.1 --directory "$QB_WORK/www" 18080 > "$QB_WORK/loopback-httpd.log" 2>&1 &
 	qb_track $! loopback-httpd
@@ -170,7 +274,7 @@ case_host_restart_relinks_with_loopback_allowed() {
 	sleep 1
 	kill -0 "$board_pid" || { echo "    qbnetd died with the host" >&2; return 1; }
 	local start=$(date +%s.%N)
-	qb_qbnet_start --allow-host-loopback
+	qb_qbnet_start "${QBNET_ARGS[@]}" --allow-host-loopback
 	check "link came back by itself" qb_wait_linked 15
 	note "relink after host restart: $(since "$start") s (incl. JVM start)"
 	check "qbnetd kept running (same pid)" kill -0 "$board_pid"
@@ -218,7 +322,15 @@ head -c 104857600 /dev/urandom > "$QB_WORK/upload.bin"
 head -c 65536 /dev/urandom > "$QB_WORK/www/medium.bin"
 qb_servers_up
 host_loopback_server || qb_die "loopback test server did not start"
-qb_qbnet_start
+ip netns exec "$INET_NS" $QBTOOL hold-server --bind 0.0.0.0 --port 7002 > "$QB_WORK/hold-server.log" 2>&1 &
+qb_track $! hold-server
+# Services on the board, reached from the host through forwards.
+ip netns exec "$BOARD_NS" $QBTOOL echo-server --bind 0.0.0.0 --port 2222 > "$QB_WORK/board-echo.log" 2>&1 &
+qb_track $! board-echo
+ip netns exec "$BOARD_NS" $QBTOOL udp-echo-server --bind 0.0.0.0 --port 7 > "$QB_WORK/board-udpecho.log" 2>&1 &
+qb_track $! board-udpecho
+QBNET_ARGS=(--forward tcp:12222:2222 --forward udp:12007:7)
+qb_qbnet_start "${QBNET_ARGS[@]}"
 qb_qbnetd_start
 qb_wait_linked 20 || qb_die "board did not link: $(tail -n 20 "$QB_WORK/qbnetd.log") / $(tail -n 20 "$QB_WORK/qbnet.log")"
 
@@ -233,8 +345,13 @@ run_case refused-fast case_refused_fast
 run_case ipv6 case_ipv6
 run_case udp-echo case_udp_echo
 run_case udp-dns-direct case_udp_dns_direct
+run_case ping case_ping
+run_case forward case_forward
+run_case status case_status
 run_case host-loopback-denied case_host_loopback_denied
+run_case idle-10k case_idle_10k
 run_case host-restart-relinks case_host_restart_relinks_with_loopback_allowed
+run_case loss-1pct case_loss_1pct
 run_case board-restart-frees-flows case_board_restart_frees_flows
 
 qb_summary e2e-netns

@@ -24,9 +24,13 @@ QBNETD=${QBNETD:-$QB_ROOT/board/build/qbnetd}
 QBNET_JAR=$QB_ROOT/host/target/qbnet.jar
 QBTOOL="python3 $QB_ROOT/tests/tools/qbtool.py"
 LINK_SOCK=$QB_WORK/link.sock
+export QBNET_CONTROL=$QB_WORK/control.sock
 # The link between qbnetd and qbnet: unix (a socket) or usb (the gadget, in the USB VM).
 QB_LINK=${QB_LINK:-unix}
 QB_UDC=${QB_UDC:-dummy_udc.0}
+
+# The host driver's CLI (status, forward) against the running qbnet.
+qbnet_cli() { "$JAVA_HOME/bin/java" -jar "$QBNET_JAR" "$@"; }
 
 qb_log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 qb_die() { qb_log "FATAL: $*"; exit 1; }
@@ -53,7 +57,12 @@ qb_kill_tracked() {
 	while read -r pid name; do
 		kill "$pid" 2>/dev/null
 	done < "$QB_WORK/pids"
-	sleep 0.3
+	for _ in $(seq 30); do # up to 3 s for orderly exits (a JVM runs its shutdown hook)
+		local alive=0
+		while read -r pid name; do kill -0 "$pid" 2>/dev/null && alive=1; done < "$QB_WORK/pids"
+		[ $alive = 0 ] && break
+		sleep 0.1
+	done
 	while read -r pid name; do
 		kill -9 "$pid" 2>/dev/null
 	done < "$QB_WORK/pids"

@@ -91,6 +91,25 @@ def halfclose_client(args):
     print(reply.decode())
 
 
+def echo_server(args):
+    """TCP: answers each line with 'board:' + the line (a stand-in for a board service)."""
+    family = socket.AF_INET6 if ":" in args.bind else socket.AF_INET
+    srv = socket.socket(family, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((args.bind, args.port))
+    srv.listen(64)
+
+    def serve(conn):
+        with conn, conn.makefile("rwb") as f:
+            for line in f:
+                f.write(b"board:" + line)
+                f.flush()
+
+    while True:
+        conn, _ = srv.accept()
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+
 def udp_echo_server(args):
     family = socket.AF_INET6 if ":" in args.bind else socket.AF_INET
     s = socket.socket(family, socket.SOCK_DGRAM)
@@ -141,13 +160,46 @@ def parallel_get(args):
     sys.exit(0 if all(results) else 1)
 
 
+def hold_server(args):
+    """Accepts connections and keeps them open, with no thread per connection, until the peer closes."""
+    import selectors
+    family = socket.AF_INET6 if ":" in args.bind else socket.AF_INET
+    srv = socket.socket(family, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((args.bind, args.port))
+    srv.listen(4096)
+    srv.setblocking(False)
+    sel = selectors.DefaultSelector()
+    sel.register(srv, selectors.EVENT_READ)
+    while True:
+        for key, _ in sel.select():
+            if key.fileobj is srv:
+                try:
+                    while True:
+                        conn, _ = srv.accept()
+                        conn.setblocking(False)
+                        sel.register(conn, selectors.EVENT_READ)
+                except BlockingIOError:
+                    pass
+            else:
+                try:
+                    data = key.fileobj.recv(4096)
+                except (BlockingIOError, ConnectionError):
+                    data = b""
+                if not data:
+                    sel.unregister(key.fileobj)
+                    key.fileobj.close()
+
+
 def hold_connections(args):
     """Opens N idle connections, holds them for SECONDS, then closes them all."""
     socks = []
     for _ in range(args.count):
         socks.append(socket.create_connection((args.host, args.port), timeout=args.timeout))
     print(f"open {len(socks)}", flush=True)
-    time.sleep(args.seconds)
+    deadline = time.time() + args.seconds
+    while time.time() < deadline and not os.path.exists(args.release_file or "/nonexistent"):
+        time.sleep(0.1)
     for s in socks:
         s.close()
     print("closed", flush=True)
@@ -171,6 +223,10 @@ def main():
     a.add_argument("--message", default="hello")
     a.add_argument("--timeout", type=float, default=10)
     a.set_defaults(fn=halfclose_client)
+    a = sub.add_parser("echo-server")
+    a.add_argument("--bind", default="0.0.0.0")
+    a.add_argument("--port", type=int, default=2222)
+    a.set_defaults(fn=echo_server)
     a = sub.add_parser("udp-echo-server")
     a.add_argument("--bind", default="0.0.0.0")
     a.add_argument("--port", type=int, default=7)
@@ -190,12 +246,17 @@ def main():
     a.add_argument("--count", type=int, default=200)
     a.add_argument("--timeout", type=float, default=30)
     a.set_defaults(fn=parallel_get)
+    a = sub.add_parser("hold-server")
+    a.add_argument("--bind", default="0.0.0.0")
+    a.add_argument("--port", type=int, default=7002)
+    a.set_defaults(fn=hold_server)
     a = sub.add_parser("hold-connections")
     a.add_argument("host")
     a.add_argument("port", type=int)
     a.add_argument("--count", type=int, default=1000)
     a.add_argument("--seconds", type=float, default=5)
     a.add_argument("--timeout", type=float, default=10)
+    a.add_argument("--release-file", help="close early once this file exists")
     a.set_defaults(fn=hold_connections)
     args = p.parse_args()
     args.fn(args)

@@ -5,12 +5,15 @@ package dev.qbkit.qbnet;
 import dev.qbkit.qbnet.cli.CliError;
 import dev.qbkit.qbnet.cli.LinkTestCommand;
 import dev.qbkit.qbnet.cli.ListCommand;
+import dev.qbkit.qbnet.cli.ForwardCommand;
 import dev.qbkit.qbnet.cli.RunCommand;
+import dev.qbkit.qbnet.cli.StatusCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 @Command(name = "qbnet", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
-        subcommands = { RunCommand.class, ListCommand.class, LinkTestCommand.class, CommandLine.HelpCommand.class },
+        subcommands = { RunCommand.class, StatusCommand.class, ForwardCommand.class, ListCommand.class,
+                LinkTestCommand.class, CommandLine.HelpCommand.class },
         description = { "USB networking for qbkit boards: each attached board reaches this host's network",
                 "through a userspace NAT. No host driver or network setup is needed." })
 public final class Main implements Runnable {

@@ -12,6 +12,8 @@ import org.slf4j.LoggerFactory;
 import org.xbill.DNS.Resolver;
 
 import dev.qbkit.qbnet.Version;
+import dev.qbkit.qbnet.forward.BoardForwards;
+import dev.qbkit.qbnet.forward.ForwardSpec;
 import dev.qbkit.qbnet.link.BundleDrop;
 import dev.qbkit.qbnet.link.Bundles;
 import dev.qbkit.qbnet.link.ControlCodec;
@@ -47,6 +49,8 @@ public final class BoardSession implements Link.Handler {
     private final Resolver resolver;
     private final List<InetSocketAddress> dnsUpstreams;
     private final Runnable onEnd;
+    private final java.util.function.Consumer<BoardSession> onActive;
+    private final int id;
     private final Stats stats = new Stats();
     private final LinkOutput output;
     private final long startedAt = System.nanoTime();
@@ -60,6 +64,12 @@ public final class BoardSession implements Link.Handler {
     private long lastRttNanos = -1;
     private long keepaliveSentAt;
     private FaultInjection faults = FaultInjection.NONE;
+    private BoardForwards forwards;
+    private long sampledAt = System.nanoTime();
+    private long sampledRx;
+    private long sampledTx;
+    private double rxRate;
+    private double txRate;
 
     private final Timer keepaliveTimer = new Timer() {
         @Override
@@ -68,9 +78,11 @@ public final class BoardSession implements Link.Handler {
         }
     };
 
-    public BoardSession(String name, Link link, EventLoop loop, NatConfig natConfig, Resolver resolver,
-            List<InetSocketAddress> dnsUpstreams, Runnable onEnd) {
-        this.name = name;
+    public BoardSession(int id, Link link, EventLoop loop, NatConfig natConfig, Resolver resolver,
+            List<InetSocketAddress> dnsUpstreams, java.util.function.Consumer<BoardSession> onActive, Runnable onEnd) {
+        this.id = id;
+        this.name = "board " + id;
+        this.onActive = onActive;
         this.link = link;
         this.loop = loop;
         this.natConfig = natConfig;
@@ -99,6 +111,15 @@ public final class BoardSession implements Link.Handler {
 
     public String name() {
         return name;
+    }
+
+    public int id() {
+        return id;
+    }
+
+    /** The board's serial from its HELLO, or null before it. */
+    public String serial() {
+        return boardHello == null ? null : boardHello.serial();
     }
 
     public State state() {
@@ -197,6 +218,8 @@ public final class BoardSession implements Link.Handler {
         state = State.CLOSED;
         loop.cancel(keepaliveTimer);
         int flows = nat == null ? 0 : nat.tcp().size() + nat.udp().size();
+        if (forwards != null)
+            forwards.close();
         if (nat != null)
             nat.close();
         log.info("{}: link down: {} (received {} bundles / {} bytes, sent {} / {}, {} drops; freed {} flows)",
@@ -263,13 +286,19 @@ public final class BoardSession implements Link.Handler {
         boardHello = hello;
         version = common;
         output.setMaxBundle((int) hello.maxBundle());
+        List<ForwardSpec> held = List.of();
         if (nat == null || newMtu != mtu) {
             if (nat != null) {
                 log.info("{}: MTU changes {} -> {}; resetting flows", name, mtu, newMtu);
+                held = forwards.active();
+                forwards.close();
                 nat.close();
             }
             mtu = newMtu;
             nat = new Nat(natConfig.withMtu(mtu), loop, output, stats, resolver, dnsUpstreams);
+            forwards = new BoardForwards(name, loop, nat);
+            for (ForwardSpec spec : held)
+                addForwardQuietly(spec);
         }
         state = State.ACTIVE;
         boolean ipv6 = natConfig.ipv6() && (hello.caps() & ControlMessage.CAP_IPV6) != 0 && mtu >= ControlCodec.MIN_MTU_IPV6;
@@ -287,6 +316,8 @@ public final class BoardSession implements Link.Handler {
             log.debug(line, args); // the board greets on link up and answers our HELLO: expected twice
         else
             log.info(line, args);
+        if (first)
+            onActive.accept(this);
     }
 
     private void onKeepalive(Keepalive k) {
@@ -302,6 +333,7 @@ public final class BoardSession implements Link.Handler {
     private void onKeepaliveTimer(long now) {
         if (state == State.CLOSED)
             return;
+        sampleRates(now);
         if (now - lastReceivedAt > PEER_TIMEOUT) {
             log.warn("{}: nothing from the board for {} s; closing the link", name, PEER_TIMEOUT / 1_000_000_000L);
             link.close("board silent");
@@ -312,6 +344,70 @@ public final class BoardSession implements Link.Handler {
             sendControl(new Keepalive(keepaliveSeq++ & 0xFFFFFFFFL, -1));
         }
         loop.schedule(keepaliveTimer, now + KEEPALIVE_INTERVAL);
+    }
+
+    private void sampleRates(long now) {
+        double seconds = (now - sampledAt) / 1e9;
+        if (seconds <= 0)
+            return;
+        long rx = stats.get(Counter.BYTES_RX);
+        long tx = stats.get(Counter.BYTES_TX);
+        rxRate = (rx - sampledRx) / seconds;
+        txRate = (tx - sampledTx) / seconds;
+        sampledAt = now;
+        sampledRx = rx;
+        sampledTx = tx;
+    }
+
+    // ---- forwards (on the loop thread) --------------------------------------
+
+    /** Binds a forward's host side for this board; the IOException says why it cannot. */
+    public void addForward(ForwardSpec spec) throws java.io.IOException {
+        if (forwards == null)
+            throw new java.io.IOException(name + " is not active yet");
+        forwards.add(spec);
+    }
+
+    private void addForwardQuietly(ForwardSpec spec) {
+        try {
+            forwards.add(spec);
+        } catch (java.io.IOException e) {
+            log.warn("{}: {}", name, e.getMessage());
+        }
+    }
+
+    public boolean removeForward(ForwardSpec spec) {
+        return forwards != null && forwards.remove(spec);
+    }
+
+    // ---- status (on the loop thread) ----------------------------------------
+
+    public BoardStatus snapshot() {
+        java.util.Map<String, Integer> byState = new java.util.TreeMap<>();
+        int tcp = 0;
+        int udp = 0;
+        int dns = 0;
+        if (nat != null) {
+            nat.tcp().countByState().forEach((s, n) -> byState.put(s.name(), n));
+            tcp = nat.tcp().size();
+            udp = nat.udp().size();
+            dns = nat.dns().inFlight();
+        }
+        java.util.Map<String, Long> drops = new java.util.TreeMap<>();
+        stats.snapshot().forEach((c, v) -> {
+            if (c.isDrop() && v > 0)
+                drops.put(c.description(), v);
+        });
+        long buffered = nat == null ? 0 : nat.buffers().inUseBytes();
+        long limit = nat == null ? natConfig.maxBufferedBytes() : nat.buffers().maxBytes();
+        return new BoardStatus(id, serial(), boardHello == null ? null : boardHello.software(), link.description(),
+                state.name().toLowerCase(java.util.Locale.ROOT), version, mtu,
+                (System.nanoTime() - startedAt) / 1_000_000_000L,
+                lastRttNanos < 0 ? null : lastRttNanos / 1e6,
+                new BoardStatus.Flows(tcp, byState, udp, dns, buffered, limit),
+                new BoardStatus.Traffic(stats.get(Counter.BYTES_RX), stats.get(Counter.BYTES_TX),
+                        stats.get(Counter.BUNDLES_RX), stats.get(Counter.BUNDLES_TX), rxRate, txRate),
+                drops, forwards == null ? List.of() : forwards.active().stream().map(ForwardSpec::toString).toList());
     }
 
     private void sendControl(ControlMessage message) {

@@ -8,7 +8,10 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.ArrayList;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
@@ -17,6 +20,10 @@ import org.slf4j.LoggerFactory;
 import org.xbill.DNS.Resolver;
 
 import dev.qbkit.qbnet.link.Link;
+import dev.qbkit.qbnet.control.ControlRequest;
+import dev.qbkit.qbnet.control.ControlServer;
+import dev.qbkit.qbnet.control.StatusReport;
+import dev.qbkit.qbnet.forward.ForwardSpec;
 import dev.qbkit.qbnet.link.StreamLink;
 import dev.qbkit.qbnet.link.UnixLinkServer;
 import dev.qbkit.qbnet.loop.EventLoop;
@@ -43,6 +50,12 @@ public final class HostDriver implements AutoCloseable {
     private EventLoop acceptLoop;
     private UnixLinkServer unixServer;
     private UsbBoards usbBoards;
+    private final List<ForwardSpec> forwards = new CopyOnWriteArrayList<>();
+    private final Map<ForwardSpec, Integer> holders = new ConcurrentHashMap<>();
+    private final long startedAt = System.nanoTime();
+    private volatile String linkDescription = "";
+    private ControlServer control;
+    private FaultInjection faults = FaultInjection.NONE;
 
     public HostDriver(NatConfig natConfig, List<InetSocketAddress> configuredUpstreams) {
         this.natConfig = natConfig;
@@ -60,6 +73,7 @@ public final class HostDriver implements AutoCloseable {
         acceptLoop.start();
         unixServer = new UnixLinkServer(path, acceptLoop, ch -> attachStream(ch, "unix:" + path));
         unixServer.start();
+        linkDescription = "unix:" + path;
         log.info("waiting for boards on unix:{}", path);
     }
 
@@ -73,6 +87,7 @@ public final class HostDriver implements AutoCloseable {
         UsbContext context = UsbContext.open(libusbLogLevel);
         usbBoards = new UsbBoards(context, ids, MAX_RECEIVE_BUNDLE, this::attach);
         usbBoards.start();
+        linkDescription = "usb " + ids;
     }
 
     private void attachStream(SocketChannel channel, String description) {
@@ -98,11 +113,13 @@ public final class HostDriver implements AutoCloseable {
         loop.start();
         loop.execute(() -> {
             Link link = linkFactory.apply(loop);
-            BoardSession session = new BoardSession("board " + id, link, loop, natConfig, resolver, dnsUpstreams,
-                    () -> {
+            BoardSession session = new BoardSession(id, link, loop, natConfig, resolver, dnsUpstreams,
+                    this::onBoardActive, () -> {
                         boards.remove(id);
                         loop.shutdown();
+                        releaseForwards(id);
                     });
+            session.setFaultInjection(faults);
             boards.put(id, new Board(id, loop, session));
             try {
                 session.start();
@@ -126,8 +143,165 @@ public final class HostDriver implements AutoCloseable {
         return boards;
     }
 
+    /** Test-only loss on every board's link (set before boards attach). */
+    public void setFaultInjection(FaultInjection faults) {
+        this.faults = faults;
+        if (faults.isActive())
+            log.warn("TEST MODE: dropping {}% of IP frames each way on every board's link", faults.rate() * 100);
+    }
+
+    // ---- forwards ------------------------------------------------------------
+
+    /** Forwards from the command line: checked now (the ports must be free), bound when a board attaches. */
+    public void addForwards(List<ForwardSpec> specs) throws IOException {
+        for (ForwardSpec spec : specs) {
+            checkBindable(spec);
+            if (conflicting(spec) != null)
+                throw new IOException("--forward " + spec + " uses the same host port as " + conflicting(spec));
+            forwards.add(spec);
+        }
+    }
+
+    private ForwardSpec conflicting(ForwardSpec spec) {
+        for (ForwardSpec f : forwards)
+            if (f.udp() == spec.udp() && f.hostPort() == spec.hostPort() && f.bind().equals(spec.bind()))
+                return f;
+        return null;
+    }
+
+    private static void checkBindable(ForwardSpec spec) throws IOException {
+        try (java.nio.channels.NetworkChannel probe = spec.udp() ? java.nio.channels.DatagramChannel.open()
+                : java.nio.channels.ServerSocketChannel.open()) {
+            probe.bind(spec.hostEndpoint());
+        } catch (IOException e) {
+            throw new IOException("cannot use " + spec.hostEndpoint() + " for --forward " + spec + ": " + e.getMessage()
+                    + (spec.hostPort() < 1024 ? " (ports below 1024 need root)" : ""));
+        }
+    }
+
+    /** A board said HELLO for the first time (its loop thread): it takes the forwards meant for it that are free. */
+    private void onBoardActive(BoardSession session) {
+        for (ForwardSpec spec : forwards)
+            if (spec.isFor(session.serial()))
+                hold(session, spec);
+    }
+
+    /** Binds {@code spec} on {@code session}'s board unless another board holds it; on its loop thread. */
+    private String hold(BoardSession session, ForwardSpec spec) {
+        if (holders.putIfAbsent(spec, session.id()) != null)
+            return null;
+        try {
+            session.addForward(spec);
+            return null;
+        } catch (IOException e) {
+            holders.remove(spec, session.id());
+            log.warn("{}: {}", session.name(), e.getMessage());
+            return e.getMessage();
+        }
+    }
+
+    /** A board left: the forwards it held go to another board they fit, if any. */
+    private void releaseForwards(int boardId) {
+        List<ForwardSpec> released = new ArrayList<>();
+        holders.forEach((spec, holder) -> {
+            if (holder == boardId && holders.remove(spec, holder))
+                released.add(spec);
+        });
+        for (ForwardSpec spec : released)
+            for (Board b : boards.values())
+                if (b.session().state() == BoardSession.State.ACTIVE && spec.isFor(b.session().serial())) {
+                    b.loop().execute(() -> hold(b.session(), spec));
+                    break;
+                }
+    }
+
+    // ---- control socket ---------------------------------------------------------
+
+    public void startControl(Path path) throws IOException {
+        control = new ControlServer(path, this::handle);
+        control.start();
+    }
+
+    private ControlRequest.Reply handle(ControlRequest request) {
+        try {
+            return switch (request.command()) {
+                case ControlRequest.STATUS -> new ControlRequest.Reply(true, null, status(request.gc()), null);
+                case ControlRequest.FORWARD_LIST -> new ControlRequest.Reply(true, null, null,
+                        forwards.stream().map(ForwardSpec::toString).toList());
+                case ControlRequest.FORWARD_ADD -> addForward(ForwardSpec.parse(String.valueOf(request.spec())));
+                case ControlRequest.FORWARD_REMOVE -> removeForward(ForwardSpec.parse(String.valueOf(request.spec())));
+                default -> ControlRequest.Reply.failed("unknown command '" + request.command() + "'");
+            };
+        } catch (IllegalArgumentException e) {
+            return ControlRequest.Reply.failed(e.getMessage());
+        }
+    }
+
+    private synchronized ControlRequest.Reply addForward(ForwardSpec spec) {
+        if (forwards.contains(spec))
+            return ControlRequest.Reply.failed(spec + " is already forwarded");
+        ForwardSpec clash = conflicting(spec);
+        if (clash != null)
+            return ControlRequest.Reply.failed(spec + " uses the same host port as " + clash);
+        forwards.add(spec);
+        for (Board b : boards.values()) {
+            if (b.session().state() != BoardSession.State.ACTIVE || !spec.isFor(b.session().serial()))
+                continue;
+            String error = onLoop(b, () -> hold(b.session(), spec));
+            if (error != null) {
+                forwards.remove(spec);
+                return ControlRequest.Reply.failed(error);
+            }
+            break;
+        }
+        return new ControlRequest.Reply(true, null, null, forwards.stream().map(ForwardSpec::toString).toList());
+    }
+
+    private synchronized ControlRequest.Reply removeForward(ForwardSpec spec) {
+        if (!forwards.remove(spec))
+            return ControlRequest.Reply.failed(spec + " is not forwarded");
+        Integer holder = holders.remove(spec);
+        Board b = holder == null ? null : boards.get(holder);
+        if (b != null)
+            onLoop(b, () -> b.session().removeForward(spec));
+        return new ControlRequest.Reply(true, null, null, forwards.stream().map(ForwardSpec::toString).toList());
+    }
+
+    private StatusReport status(boolean gc) {
+        List<BoardStatus> list = new ArrayList<>();
+        for (Board b : boards.values()) {
+            BoardStatus s = onLoop(b, b.session()::snapshot);
+            if (s != null)
+                list.add(s);
+        }
+        list.sort(java.util.Comparator.comparingInt(BoardStatus::id));
+        if (gc)
+            System.gc();
+        Runtime rt = Runtime.getRuntime();
+        List<StatusReport.ForwardState> fs = forwards.stream()
+                .map(f -> new StatusReport.ForwardState(f.toString(), holders.get(f))).toList();
+        return new StatusReport(dev.qbkit.qbnet.Version.get(), linkDescription,
+                (System.nanoTime() - startedAt) / 1_000_000_000L, list, fs,
+                new StatusReport.Jvm(rt.totalMemory() - rt.freeMemory(), rt.totalMemory(), Thread.activeCount(), gc));
+    }
+
+    /** Runs {@code work} on the board's loop and waits for it (null when the board does not answer). */
+    private static <T> T onLoop(Board b, java.util.function.Supplier<T> work) {
+        try {
+            return java.util.concurrent.CompletableFuture.supplyAsync(work, b.loop()).get(3, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            log.debug("board {} did not answer: {}", b.id(), e.toString());
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
     @Override
     public void close() {
+        if (control != null)
+            control.close();
         if (unixServer != null)
             unixServer.close();
         if (usbBoards != null)

@@ -10,6 +10,8 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 import dev.qbkit.qbnet.link.ControlMessage.Ipv4Prefix;
+import dev.qbkit.qbnet.forward.ForwardSpec;
+import dev.qbkit.qbnet.nat.Cidr;
 import dev.qbkit.qbnet.nat.NatConfig;
 import dev.qbkit.qbnet.usb.UsbException;
 import dev.qbkit.qbnet.usb.UsbId;
@@ -63,6 +65,30 @@ public final class RunCommand implements Callable<Integer> {
             description = "Let the board reach this host's loopback (127.0.0.1) through the gateway address.")
     boolean allowHostLoopback;
 
+    @Option(names = "--no-ipv6", description = "Give the board no IPv6 address (by default it gets fd71:6200::2/64 via ::1).")
+    boolean noIpv6;
+
+    @Option(names = "--forward", paramLabel = "SPEC",
+            description = "Forward a host port into the board: [SERIAL/]tcp|udp:[BIND:]HOSTPORT:BOARDPORT, "
+                    + "e.g. tcp:2222:22 for 'ssh -p 2222 localhost'. BIND defaults to 127.0.0.1. Repeatable; "
+                    + "'qbnet forward' changes them at run time.")
+    List<String> forwardSpecs = new ArrayList<>();
+
+    @Option(names = "--allow", paramLabel = "CIDR",
+            description = "Let the board reach this network even where a --deny or the default (link-local) refuses it. Repeatable.")
+    List<String> allow = new ArrayList<>();
+
+    @Option(names = "--deny", paramLabel = "CIDR",
+            description = "Keep the board from this network; the longest matching --allow/--deny prefix wins. Repeatable.")
+    List<String> deny = new ArrayList<>();
+
+    @Mixin
+    ControlOptions control;
+
+    @Option(names = "--test-drop-frames", paramLabel = "RATE", hidden = true, defaultValue = "0",
+            description = "TEST ONLY: drop this fraction (0..0.5) of IP frames each way on the link.")
+    double testDropFrames;
+
     @Option(names = "--max-tcp-flows", paramLabel = "N", defaultValue = "16384",
             description = "TCP connections per board (default: ${DEFAULT-VALUE}).")
     int maxTcpFlows;
@@ -79,7 +105,24 @@ public final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         logOptions.apply();
         NatConfig config = natConfig();
+        List<ForwardSpec> forwards = new ArrayList<>();
+        for (String f : forwardSpecs) {
+            try {
+                forwards.add(ForwardSpec.parse(f));
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "--forward " + e.getMessage());
+            }
+        }
+        if (testDropFrames < 0 || testDropFrames > 0.5)
+            throw new ParameterException(spec.commandLine(), "--test-drop-frames must be within 0..0.5");
         var driver = new dev.qbkit.qbnet.board.HostDriver(config, dnsUpstreams);
+        driver.setFaultInjection(new dev.qbkit.qbnet.board.FaultInjection(testDropFrames, 0x5142));
+        try {
+            driver.addForwards(forwards);
+            driver.startControl(control.path());
+        } catch (java.io.IOException e) {
+            throw new CliError(e.getMessage());
+        }
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             driver.close();
@@ -111,7 +154,18 @@ public final class RunCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--max-tcp-flows and --max-udp-flows must be at least 1");
         if (maxBufferMiB < 1 || maxBufferMiB > 1 << 20)
             throw new ParameterException(spec.commandLine(), "--max-buffer must be 1..1048576 MiB");
-        return NatConfig.builder()
+        List<Cidr> allowRules;
+        List<Cidr> denyRules;
+        try {
+            allowRules = allow.stream().map(Cidr::parse).toList();
+            denyRules = deny.stream().map(Cidr::parse).toList();
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--allow/--deny " + e.getMessage());
+        }
+        NatConfig.Builder b = NatConfig.builder();
+        if (noIpv6)
+            b.ipv6(null, 0, null, null);
+        return b.rules(allowRules, denyRules)
                 .ipv4(address.address(), address.prefixLength(), gateway, dns)
                 .mtu(mtu)
                 .allowHostLoopback(allowHostLoopback)

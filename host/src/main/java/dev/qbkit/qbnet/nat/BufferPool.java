@@ -39,6 +39,19 @@ public final class BufferPool {
             free.add(chunk);
     }
 
+    /** Counts {@code n} bytes held outside chunks (reassembly) against the cap; false when over it. */
+    public boolean reserve(long n) {
+        if (inUseBytes + n > maxBytes)
+            return false;
+        inUseBytes += n;
+        peakBytes = Math.max(peakBytes, inUseBytes);
+        return true;
+    }
+
+    public void release(long n) {
+        inUseBytes -= n;
+    }
+
     public long inUseBytes() {
         return inUseBytes;
     }

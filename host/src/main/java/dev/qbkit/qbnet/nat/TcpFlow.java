@@ -76,6 +76,8 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
     private int sndWl2;
     private int sndShift;
     private boolean windowScaling;
+    private boolean sackPermitted;
+    private Reassembly reassembly; // out-of-order board data, made on the first gap
     private int mss;
     private final int ourMss;
     private ByteQueue toBoard; // bytes from sndUna on
@@ -128,7 +130,7 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
         this.rcvNxt = irs + 1;
         this.sndWnd = syn.window();
         this.sndWl1 = irs;
-        negotiate(syn.mss(), syn.windowScale(), true);
+        negotiate(syn.mss(), syn.windowScale(), true, syn.sackPermitted());
     }
 
     private TcpFlow(NatContext ctx, FlowKey key, TcpSocket socket, InetSocketAddress hostEndpoint, int iss) {
@@ -153,15 +155,16 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
     public static TcpFlow toBoard(NatContext ctx, FlowKey key, TcpSocket socket, InetSocketAddress hostPeer, int iss) {
         TcpFlow flow = new TcpFlow(ctx, key, socket, hostPeer, iss);
         flow.state = State.SYN_SENT;
-        flow.negotiate(-1, 0, true); // what we offer; the SYN-ACK settles it
+        flow.negotiate(-1, 0, true, true); // what we offer; the SYN-ACK settles it
         return flow;
     }
 
     /**
-     * Settles MSS and window scaling from the peer's SYN options (RFC 7323:
-     * scaling only when both SYNs carry the option).
+     * Settles MSS, window scaling and SACK from the peer's SYN options
+     * (RFC 7323 and RFC 2018: each only when both SYNs carry it).
      */
-    private void negotiate(int peerMss, int peerScale, boolean scaling) {
+    private void negotiate(int peerMss, int peerScale, boolean scaling, boolean peerSack) {
+        sackPermitted = peerSack;
         int offered = peerMss > 0 ? peerMss : (ipv6 ? DEFAULT_MSS_IPV6 : DEFAULT_MSS_IPV4);
         mss = Math.max(64, Math.min(offered, ourMss));
         int capacity = ctx.config().tcpReceiveWindow();
@@ -442,7 +445,7 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
             return; // a bare SYN (simultaneous open) is not supported; our SYN is retransmitted
         irs = seg.seq();
         rcvNxt = irs + 1;
-        negotiate(seg.mss(), seg.windowScale(), true);
+        negotiate(seg.mss(), seg.windowScale(), true, seg.sackPermitted());
         sndUna = seg.ack();
         sndWnd = seg.window(); // never scaled in a SYN
         sndWl1 = seg.seq();
@@ -577,8 +580,16 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
         int seq = seg.seq();
         int length = seg.payloadLength();
         if (Seq.after(seq, rcvNxt)) {
-            // A gap: we keep no reordering queue; a duplicate ack asks for the hole.
-            ctx.stats().inc(Counter.DROP_TCP_OUT_OF_ORDER);
+            // A gap: hold the data until the hole is filled; the duplicate
+            // ack (with SACK blocks) asks for the hole.
+            if (reassembly == null)
+                reassembly = new Reassembly(ctx.buffers());
+            int take = (int) Math.min(length, freeWindow() - Seq.diff(seq, rcvNxt));
+            boolean fin = seg.has(TcpHeader.FIN) && take == length;
+            if (take > 0 && reassembly.add(seq, buf, seg.payloadOffset(), take, fin))
+                ctx.stats().inc(Counter.TCP_OUT_OF_ORDER_QUEUED);
+            else
+                ctx.stats().inc(Counter.DROP_TCP_OUT_OF_ORDER);
             ackNow();
             return;
         }
@@ -593,7 +604,32 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
             return;
         }
         rcvNxt += deliver(buf, seg.payloadOffset() + skip, take);
+        drainReassembly();
         ackLater();
+    }
+
+    /** Delivers held out-of-order data that the new in-order data has reached. */
+    private void drainReassembly() {
+        if (reassembly == null)
+            return;
+        Reassembly.Piece p;
+        while ((p = reassembly.pollReady(rcvNxt)) != null) {
+            int skip = Seq.diff(rcvNxt, p.seq());
+            int rest = p.data().length - skip;
+            if (rest > 0) {
+                int accepted = deliver(ByteBuffer.wrap(p.data()), skip, (int) Math.min(rest, freeWindow()));
+                rcvNxt += accepted;
+                if (accepted < rest) {
+                    reassembly.add(rcvNxt, ByteBuffer.wrap(p.data()), skip + accepted, rest - accepted, p.fin());
+                    return;
+                }
+            }
+            if (p.fin() && !finReceived && p.end() == rcvNxt) {
+                finReceived = true;
+                rcvNxt++;
+                deliverFinIfDue();
+            }
+        }
     }
 
     /** Passes board data to the host socket, queueing what it cannot take now. */
@@ -857,15 +893,32 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
     // ---- packet output ----------------------------------------------------
 
     private void emit(int seq, int flags, int length, boolean syn) {
-        int options = syn ? (windowScaling ? 8 : 4) : 0;
         boolean withAck = (flags & TcpHeader.ACK) != 0;
+        int sackBlocks = 0;
+        int[] blocks = null;
+        if (!syn && withAck && sackPermitted && reassembly != null && !reassembly.isEmpty()) {
+            blocks = new int[2 * Reassembly.MAX_SACK_BLOCKS];
+            sackBlocks = reassembly.sackBlocks(blocks);
+        }
+        int options = syn ? 4 + (sackPermitted ? 4 : 0) + (windowScaling ? 4 : 0)
+                : sackBlocks > 0 ? 4 + 8 * sackBlocks : 0;
         int window = (flags & TcpHeader.RST) != 0 ? 0 : windowField(syn);
         int t = TcpWriter.begin(ctx, key, seq, withAck ? ackNumber() : 0, flags, window, options, length);
         ByteBuffer b = ctx.output().buffer();
+        int o = t + TcpHeader.MIN_LENGTH;
         if (syn) {
-            b.put(t + 20, (byte) 2).put(t + 21, (byte) 4).putShort(t + 22, (short) ourMss);
+            b.put(o, (byte) 2).put(o + 1, (byte) 4).putShort(o + 2, (short) ourMss);
+            o += 4;
+            if (sackPermitted) {
+                b.put(o, (byte) 1).put(o + 1, (byte) 1).put(o + 2, (byte) 4).put(o + 3, (byte) 2);
+                o += 4;
+            }
             if (windowScaling)
-                b.put(t + 24, (byte) 1).put(t + 25, (byte) 3).put(t + 26, (byte) 3).put(t + 27, (byte) rcvShift);
+                b.put(o, (byte) 1).put(o + 1, (byte) 3).put(o + 2, (byte) 3).put(o + 3, (byte) rcvShift);
+        } else if (sackBlocks > 0) {
+            b.put(o, (byte) 1).put(o + 1, (byte) 1).put(o + 2, (byte) 5).put(o + 3, (byte) (2 + 8 * sackBlocks));
+            for (int k = 0; k < sackBlocks; k++)
+                b.putInt(o + 4 + 8 * k, blocks[2 * k]).putInt(o + 8 + 8 * k, blocks[2 * k + 1]);
         }
         if (length > 0)
             toBoard.copyTo(Seq.diff(seq, sndUna), length, b, t + TcpHeader.MIN_LENGTH + options);
@@ -940,6 +993,8 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
     }
 
     private void releaseBuffers() {
+        if (reassembly != null)
+            reassembly.clear();
         if (toHost != null)
             toHost.release();
         if (toBoard != null)

@@ -122,7 +122,6 @@ final class SocketEchoSender implements EchoSender {
                 throw new IllegalStateException("socket() through FFM failed", e);
             }
             log.debug("ICMP{} echo through a {} socket", ipv6 ? "v6" : "", raw ? "raw" : "ping");
-            startPoller();
             return true;
         }
     }
@@ -138,7 +137,18 @@ final class SocketEchoSender implements EchoSender {
 
     @Override
     public boolean available(boolean ipv6) {
-        return !closed && (ipv6 ? v6 : v4).open();
+        if (closed)
+            return false;
+        // Both families open together, before the poller starts, so it never waits on a partial set.
+        synchronized (this) {
+            if (poller == null) {
+                v4.open();
+                v6.open();
+                if (v4.fd >= 0 || v6.fd >= 0)
+                    poller = Thread.ofPlatform().daemon().name("icmp-echo").start(this::poll);
+            }
+        }
+        return (ipv6 ? v6 : v4).fd >= 0;
     }
 
     @Override
@@ -173,12 +183,6 @@ final class SocketEchoSender implements EchoSender {
     private void expireOld() {
         long now = System.nanoTime();
         pending.values().removeIf(p -> now - p.expiresAt > 0);
-    }
-
-    private synchronized void startPoller() {
-        if (poller != null)
-            return;
-        poller = Thread.ofPlatform().daemon().name("icmp-echo").start(this::poll);
     }
 
     private void poll() {

@@ -15,15 +15,15 @@ import dev.qbkit.qbnet.packet.IpWriter;
 import dev.qbkit.qbnet.packet.TcpHeader;
 
 record Segment(int srcPort, int dstPort, int seq, int ack, int flags, int window, int mss, int windowScale,
-        boolean sackPermitted, byte[] payload) {
+        boolean sackPermitted, byte[] payload, int[] sack) {
     static final int F = TcpHeader.FIN, S = TcpHeader.SYN, R = TcpHeader.RST, P = TcpHeader.PSH, A = TcpHeader.ACK;
 
     static Segment of(int srcPort, int dstPort, int seq, int ack, int flags, int window) {
-        return new Segment(srcPort, dstPort, seq, ack, flags, window, -1, -1, false, new byte[0]);
+        return new Segment(srcPort, dstPort, seq, ack, flags, window, -1, -1, false, new byte[0], new int[0]);
     }
 
     Segment withPayload(byte[] data) {
-        return new Segment(srcPort, dstPort, seq, ack, flags, window, mss, windowScale, sackPermitted, data);
+        return new Segment(srcPort, dstPort, seq, ack, flags, window, mss, windowScale, sackPermitted, data, sack);
     }
 
     Segment withPayload(String text) {
@@ -31,7 +31,12 @@ record Segment(int srcPort, int dstPort, int seq, int ack, int flags, int window
     }
 
     Segment withOptions(int newMss, int newScale, boolean sack) {
-        return new Segment(srcPort, dstPort, seq, ack, flags, window, newMss, newScale, sack, payload);
+        return new Segment(srcPort, dstPort, seq, ack, flags, window, newMss, newScale, sack, payload, this.sack);
+    }
+
+    /** SACK blocks as start, end pairs. */
+    Segment withSack(int... blocks) {
+        return new Segment(srcPort, dstPort, seq, ack, flags, window, mss, windowScale, sackPermitted, payload, blocks);
     }
 
     /** Builds the IP packet for this segment between the given addresses. */
@@ -87,14 +92,35 @@ record Segment(int srcPort, int dstPort, int seq, int ack, int flags, int window
             throw new AssertionError("NAT wrote a malformed TCP header");
         byte[] data = Arrays.copyOfRange(packet, h.payloadOffset(), h.payloadOffset() + h.payloadLength());
         return new Segment(h.sourcePort(), h.destinationPort(), h.seq(), h.ack(), h.flags(), h.window(), h.mss(),
-                h.windowScale(), h.sackPermitted(), data);
+                h.windowScale(), h.sackPermitted(), data, sackBlocks(b, ip.payloadOffset() + 20, h.payloadOffset()));
+    }
+
+    private static int[] sackBlocks(ByteBuffer b, int pos, int end) {
+        while (pos < end) {
+            int kind = Byte.toUnsignedInt(b.get(pos));
+            if (kind == 0)
+                break;
+            if (kind == 1) {
+                pos++;
+                continue;
+            }
+            int length = Byte.toUnsignedInt(b.get(pos + 1));
+            if (kind == 5) {
+                int[] blocks = new int[(length - 2) / 4];
+                for (int i = 0; i < blocks.length; i++)
+                    blocks[i] = b.getInt(pos + 2 + 4 * i);
+                return blocks;
+            }
+            pos += length;
+        }
+        return new int[0];
     }
 
     @Override
     public boolean equals(Object o) {
         return o instanceof Segment s && s.srcPort == srcPort && s.dstPort == dstPort && s.seq == seq && s.ack == ack
                 && s.flags == flags && s.window == window && s.mss == mss && s.windowScale == windowScale
-                && s.sackPermitted == sackPermitted && Arrays.equals(s.payload, payload);
+                && s.sackPermitted == sackPermitted && Arrays.equals(s.payload, payload) && Arrays.equals(s.sack, sack);
     }
 
     @Override
@@ -113,6 +139,6 @@ record Segment(int srcPort, int dstPort, int seq, int ack, int flags, int window
         return srcPort + ">" + dstPort + " [" + f + "] seq=" + Integer.toUnsignedString(seq) + " ack="
                 + Integer.toUnsignedString(ack) + " win=" + window + (mss >= 0 ? " mss=" + mss : "")
                 + (windowScale >= 0 ? " wscale=" + windowScale : "") + (sackPermitted ? " sackOK" : "")
-                + " len=" + payload.length;
+                + (sack.length > 0 ? " sack=" + Arrays.toString(sack) : "") + " len=" + payload.length;
     }
 }

@@ -53,7 +53,7 @@ class TcpFlowTest {
         nat.board(syn());
         nat.socket().listener.onConnected();
         nat.endRound();
-        assertEquals(toBoard(ISS, IRS + 1, S | A, 65535).withOptions(1460, 5, false), nat.next());
+        assertEquals(toBoard(ISS, IRS + 1, S | A, 65535).withOptions(1460, 5, true), nat.next());
         nat.board(fromBoard(IRS + 1, ISS + 1, A, BOARD_WINDOW));
         assertEquals(TcpFlow.State.ESTABLISHED, nat.flow().state());
         assertTrue(nat.nothingSent());
@@ -75,7 +75,7 @@ class TcpFlowTest {
         assertEquals(new InetSocketAddress("192.0.2.10", 80), nat.socket().connectedTo);
         assertEquals(TcpFlow.State.CONNECTING, nat.flow().state());
         nat.socket().listener.onConnected();
-        assertEquals(toBoard(ISS, IRS + 1, S | A, 65535).withOptions(1460, 5, false), nat.next());
+        assertEquals(toBoard(ISS, IRS + 1, S | A, 65535).withOptions(1460, 5, true), nat.next());
         assertEquals(TcpFlow.State.SYN_RECEIVED, nat.flow().state());
     }
 
@@ -218,12 +218,46 @@ class TcpFlowTest {
     }
 
     @Test
-    void outOfOrderSegmentIsDroppedWithADuplicateAck() {
+    void outOfOrderDataIsHeldAndSackedUntilTheHoleIsFilled() {
         establish();
-        nat.board(fromBoard(IRS + 101, ISS + 1, A, BOARD_WINDOW).withPayload("later"));
+        nat.board(fromBoard(IRS + 6, ISS + 1, A, BOARD_WINDOW).withPayload("world"));
+        assertEquals(toBoard(ISS + 1, IRS + 1, A, OUR_WINDOW).withSack(IRS + 6, IRS + 11), nat.next(),
+                "a duplicate ack that SACKs what arrived");
+        assertEquals(0, nat.socket().takeWritten().length, "nothing reaches the host past a hole");
+        nat.board(fromBoard(IRS + 16, ISS + 1, A, BOARD_WINDOW).withPayload("!"));
+        assertEquals(toBoard(ISS + 1, IRS + 1, A, OUR_WINDOW).withSack(IRS + 16, IRS + 17, IRS + 6, IRS + 11), nat.next(),
+                "the newest block first");
+        nat.board(fromBoard(IRS + 1, ISS + 1, A, BOARD_WINDOW).withPayload("hello"));
+        assertEquals("helloworld", new String(nat.socket().takeWritten(), StandardCharsets.US_ASCII));
+        assertEquals(toBoard(ISS + 1, IRS + 11, A, OUR_WINDOW).withSack(IRS + 16, IRS + 17), nat.next());
+        nat.board(fromBoard(IRS + 11, ISS + 1, A, BOARD_WINDOW).withPayload("12345"));
+        assertEquals("12345!", new String(nat.socket().takeWritten(), StandardCharsets.US_ASCII));
+        assertEquals(toBoard(ISS + 1, IRS + 17, A, OUR_WINDOW), nat.next(), "no SACK once nothing is held");
+        assertEquals(2, nat.stats.get(Counter.TCP_OUT_OF_ORDER_QUEUED));
+        assertEquals(0, nat.buffers.inUseBytes(), "reassembly memory returned");
+    }
+
+    @Test
+    void outOfOrderFinIsHonouredWhenTheHoleIsFilled() {
+        establish();
+        nat.board(fromBoard(IRS + 4, ISS + 1, A | F, BOARD_WINDOW).withPayload("def"));
+        assertEquals(toBoard(ISS + 1, IRS + 1, A, OUR_WINDOW).withSack(IRS + 4, IRS + 7), nat.next());
+        assertFalse(nat.socket().outputShut);
+        nat.board(fromBoard(IRS + 1, ISS + 1, A, BOARD_WINDOW).withPayload("abc"));
+        assertEquals("abcdef", new String(nat.socket().takeWritten(), StandardCharsets.US_ASCII));
+        assertTrue(nat.socket().outputShut, "the FIN held with the data is delivered too");
+        assertEquals(toBoard(ISS + 1, IRS + 8, A, OUR_WINDOW), nat.next());
+        assertEquals(TcpFlow.State.CLOSE_WAIT, nat.flow().state());
+    }
+
+    @Test
+    void withoutSackPermittedNoSackBlocksAreSent() {
+        nat.board(fromBoard(IRS, 0, S, 64240).withOptions(1460, 7, false));
+        nat.socket().listener.onConnected();
+        assertFalse(nat.next().sackPermitted());
+        nat.board(fromBoard(IRS + 1, ISS + 1, A, BOARD_WINDOW));
+        nat.board(fromBoard(IRS + 6, ISS + 1, A, BOARD_WINDOW).withPayload("world"));
         assertEquals(toBoard(ISS + 1, IRS + 1, A, OUR_WINDOW), nat.next());
-        assertEquals(0, nat.socket().takeWritten().length);
-        assertEquals(1, nat.stats.get(Counter.DROP_TCP_OUT_OF_ORDER));
     }
 
     @Test

@@ -56,7 +56,7 @@ class TcpForwardTest {
     void forwardSendsSynWithOurOptions() {
         TcpFlow flow = forward();
         assertEquals(TcpFlow.State.SYN_SENT, flow.state());
-        assertEquals(toBoard(ISS, 0, S, 65535).withOptions(1460, 5, false), sent());
+        assertEquals(toBoard(ISS, 0, S, 65535).withOptions(1460, 5, true), sent());
     }
 
     @Test

@@ -1,0 +1,17 @@
+// The control protocol between `qbnet status|forward` and a running
+// `qbnet run`: one JSON object per line each way, one exchange per connection.
+package dev.qbkit.qbnet.control;
+
+public record ControlRequest(String command, String spec, boolean gc) {
+    public static final String STATUS = "status";
+    public static final String FORWARD_ADD = "forward-add";
+    public static final String FORWARD_REMOVE = "forward-remove";
+    public static final String FORWARD_LIST = "forward-list";
+
+    /** The reply: ok with a status or a list, or an error line for the user. */
+    public record Reply(boolean ok, String error, StatusReport status, java.util.List<String> forwards) {
+        public static Reply failed(String error) {
+            return new Reply(false, error, null, null);
+        }
+    }
+}

@@ -1,0 +1,124 @@
+// The control socket of a running `qbnet run` (a Unix socket, owner-only):
+// answers status and forward requests from `qbnet status` and
+// `qbnet forward`. One short exchange per connection, each on a virtual thread.
+package dev.qbkit.qbnet.control;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.function.Function;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import com.google.gson.Gson;
+import com.google.gson.JsonParseException;
+
+public final class ControlServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ControlServer.class);
+    static final int MAX_REQUEST = 64 * 1024;
+    static final Gson GSON = new Gson();
+
+    private final Path path;
+    private final Function<ControlRequest, ControlRequest.Reply> handler;
+    private ServerSocketChannel server;
+    private Thread acceptor;
+
+    public ControlServer(Path path, Function<ControlRequest, ControlRequest.Reply> handler) {
+        this.path = path;
+        this.handler = handler;
+    }
+
+    public void start() throws IOException {
+        Path dir = path.toAbsolutePath().getParent();
+        if (dir != null)
+            Files.createDirectories(dir);
+        if (Files.exists(path)) {
+            if (ControlClient.isServing(path))
+                throw new IOException("another qbnet is running with control socket " + path
+                        + ": stop it, or give this one --control PATH");
+            Files.delete(path);
+        }
+        server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(path));
+        try {
+            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+        } catch (UnsupportedOperationException e) {
+            // Windows: the socket file takes the directory's ACL
+        }
+        acceptor = Thread.ofPlatform().daemon().name("control").start(this::acceptLoop);
+        log.debug("control socket {}", path);
+    }
+
+    private void acceptLoop() {
+        while (server.isOpen()) {
+            try {
+                SocketChannel client = server.accept();
+                Thread.ofVirtual().name("control-client").start(() -> serve(client));
+            } catch (IOException e) {
+                if (server.isOpen())
+                    log.warn("control socket: {}", e.toString());
+                return;
+            }
+        }
+    }
+
+    private void serve(SocketChannel client) {
+        try (client) {
+            String line = readLine(client);
+            ControlRequest.Reply reply;
+            try {
+                ControlRequest request = GSON.fromJson(line, ControlRequest.class);
+                reply = request == null || request.command() == null ? ControlRequest.Reply.failed("empty request")
+                        : handler.apply(request);
+            } catch (JsonParseException e) {
+                reply = ControlRequest.Reply.failed("not a JSON request: " + e.getMessage());
+            }
+            byte[] out = (GSON.toJson(reply) + "\n").getBytes(StandardCharsets.UTF_8);
+            ByteBuffer buf = ByteBuffer.wrap(out);
+            while (buf.hasRemaining())
+                client.write(buf);
+        } catch (IOException | RuntimeException e) {
+            log.debug("control client: {}", e.toString());
+        }
+    }
+
+    /** One line of at most MAX_REQUEST bytes. */
+    static String readLine(SocketChannel channel) throws IOException {
+        var in = Channels.newInputStream(channel);
+        byte[] buf = new byte[MAX_REQUEST];
+        int n = 0;
+        int b;
+        while ((b = in.read()) >= 0 && b != '\n') {
+            if (n == buf.length)
+                throw new IOException("request longer than " + MAX_REQUEST + " bytes");
+            buf[n++] = (byte) b;
+        }
+        return new String(buf, 0, n, StandardCharsets.UTF_8);
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    @Override
+    public void close() {
+        try {
+            if (server != null)
+                server.close();
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            log.debug("closing the control socket: {}", e.toString());
+        }
+        if (acceptor != null)
+            acceptor.interrupt();
+    }
+}

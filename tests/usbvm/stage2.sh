@@ -19,5 +19,5 @@ fi
 
 cd "$out" || exit 99
 set -- $(cat "$out/cmd")
-{ sh "$@"; echo $? > "$out/rc"; } 2>&1 | tee "$out/stdout"
+{ "$@"; echo $? > "$out/rc"; } 2>&1 | tee "$out/stdout"
 exit "$(cat "$out/rc")"

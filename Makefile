@@ -53,6 +53,7 @@ test-e2e: all
 	tests/e2e-netns.sh
 
 test-usb: deps-usb all
+	$(MAKE) -C board check-usb
 	tests/usb-vm.sh
 
 fuzz: deps-test

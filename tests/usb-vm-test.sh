@@ -24,11 +24,15 @@ iperf_mbps() { # iperf3 -J on stdin -> receiver MB/s
 
 case_enumerated() {
 	local found=""
-	for d in /sys/bus/usb/devices/*; do
-		[ -f "$d/idVendor" ] || continue
-		if [ "$(cat "$d/idVendor"):$(cat "$d/idProduct")" = "1209:0001" ]; then
-			found="$(basename "$d") speed=$(cat "$d/speed") bcdDevice=$(cat "$d/bcdDevice") serial=$(cat "$d/serial" 2>/dev/null)"
-		fi
+	for _ in $(seq 100); do # the host enumerates a moment after the UDC is bound
+		for d in /sys/bus/usb/devices/*; do
+			[ -f "$d/idVendor" ] || continue
+			if [ "$(cat "$d/idVendor"):$(cat "$d/idProduct")" = "1209:0001" ]; then
+				found="$(basename "$d") speed=$(cat "$d/speed") bcdDevice=$(cat "$d/bcdDevice") serial=$(cat "$d/serial" 2>/dev/null)"
+			fi
+		done
+		[ -n "$found" ] && break
+		sleep 0.1
 	done
 	check "the gadget enumerated as 1209:0001" [ -n "$found" ]
 	note "device: $found"

@@ -37,9 +37,12 @@ mkdir -p "$out"
 rm -f "$out/rc"
 echo "$script $*" > "$out/cmd"
 echo "usbvm: booting ($speed speed, kernel $(cat "$QB_USBVM_WORK/kernel-version")); output in $out" >&2
-# One VM at a time on this machine: it takes every core.
+# One VM at a time on this machine. Single-threaded TCG: with thread=multi a
+# JVM in the guest crashed in freshly patched JIT code (a cross-modifying-code
+# race of multi-threaded TCG, as in utmapp/UTM#7070); one TCG thread is slower
+# but exact.
 flock /tmp/qbnet-vm.lock timeout --kill-after=10 "$timeout" \
-	qemu-system-x86_64 -accel tcg -m 2048 -smp 2 -nographic -no-reboot -nic none \
+	qemu-system-x86_64 -accel tcg,thread=single -m 2048 -smp 2 -nographic -no-reboot -nic none \
 	-kernel "$QB_USBVM_WORK/vmlinuz" -initrd "$QB_USBVM_WORK/initrd.gz" \
 	-append "console=ttyS0 quiet panic=-1 qbvm_speed=$speed qbvm_out=$out qbvm_work=$QB_USBVM_WORK qbvm_stage2=$HERE/stage2.sh" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \

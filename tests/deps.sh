@@ -16,7 +16,7 @@ for group in "$@"; do
 			gcc-arm-linux-gnueabihf libc6-dev-armhf-cross gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
 			valgrind
 		;;
-	usb) add qemu-system-x86 busybox-static libusb-1.0-0 kmod ;;
+	usb) add qemu-system-x86 busybox-static libusb-1.0-0 libusb-1.0-0-dev kmod ;;
 	bench) add iperf3 slirp4netns passt gnuplot-nox python3 ;;
 	*) echo "deps.sh: unknown group '$group' (build, demo, test, usb, bench)" >&2; exit 2 ;;
 	esac

@@ -73,7 +73,8 @@ public final class DnsProxy {
 
     public void onQuery(byte[] boardAddress, int boardPort, byte[] dnsAddress, ByteBuffer buf, int offset, int length) {
         if (inFlight >= ctx.config().maxDnsInFlight()) {
-            ctx.stats().inc(Counter.DROP_DNS_LIMIT);
+            ctx.limitHit(Counter.DROP_DNS_LIMIT, inFlight + " DNS queries from the board are already waiting "
+                    + "for the upstream servers: further queries are dropped until answers come");
             return;
         }
         Message query;

@@ -32,6 +32,7 @@ public final class Nat implements NatContext {
     private final List<TcpFlow> ackQueue = new ArrayList<>();
     private final SplittableRandom random = new SplittableRandom(new SecureRandom().nextLong());
     private int ipId;
+    private final java.util.Map<Counter, Long> limitLoggedAt = new java.util.EnumMap<>(Counter.class);
 
     public Nat(NatConfig config, EventLoop loop, PacketOutput output, Stats stats, Resolver resolver,
             List<InetSocketAddress> dnsUpstreams) {
@@ -162,6 +163,18 @@ public final class Nat implements NatContext {
     @Override
     public int nextIpId() {
         return ipId++;
+    }
+
+    @Override
+    public void limitHit(Counter counter, String message) {
+        stats.inc(counter);
+        long now = loop.now();
+        Long last = limitLoggedAt.get(counter);
+        if (last == null || now - last > 10_000_000_000L) {
+            limitLoggedAt.put(counter, now);
+            org.slf4j.LoggerFactory.getLogger(Nat.class).warn("{} (counted as '{}'; logged at most every 10 s)", message,
+                    counter.description());
+        }
     }
 
     @Override

@@ -24,6 +24,12 @@ public interface NatContext {
     /** Identification field for the next IPv4 packet to the board. */
     int nextIpId();
 
+    /**
+     * Counts a per-board limit being hit and logs it, at most once every ten
+     * seconds per limit, with what to change.
+     */
+    void limitHit(Counter counter, String message);
+
     /** Asks for {@code flow.flushAck()} at the end of this loop round. */
     void ackLater(TcpFlow flow);
 

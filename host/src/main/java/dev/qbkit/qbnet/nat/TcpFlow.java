@@ -324,7 +324,9 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
             }
             if (n == 0) {
                 if (ctx.buffers().inUseBytes() + BufferPool.CHUNK_SIZE > ctx.buffers().maxBytes()) {
-                    ctx.stats().inc(Counter.DROP_TCP_BUFFER_LIMIT);
+                    ctx.limitHit(Counter.DROP_TCP_BUFFER_LIMIT, "the board's flows hold "
+                            + (ctx.buffers().inUseBytes() >> 20) + " MiB, the buffer limit: reading from host "
+                            + "sockets pauses until the board takes data (raise --max-buffer)");
                     pauseReading();
                     ctx.linkWaiters().add(this);
                 }
@@ -651,7 +653,8 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
             toHost = new ByteQueue(ctx.buffers());
         int queued = toHost.append(buf, offset + written, length - written);
         if (queued < length - written)
-            ctx.stats().inc(Counter.DROP_TCP_BUFFER_LIMIT);
+            ctx.limitHit(Counter.DROP_TCP_BUFFER_LIMIT, "the board's flows hold " + (ctx.buffers().inUseBytes() >> 20)
+                    + " MiB, the buffer limit: board data waits for the host sockets (raise --max-buffer)");
         updateInterest();
         return written + queued;
     }

@@ -29,7 +29,6 @@ public final class TcpTable {
     private final Supplier<List<InetSocketAddress>> dnsUpstreams;
     private final Map<FlowKey, TcpFlow> flows = new HashMap<>();
     private final TcpHeader seg = new TcpHeader();
-    private long limitLoggedAt = Long.MIN_VALUE;
     private int nextForwardPort = FORWARD_PORT_MIN;
 
     static final int FORWARD_PORT_MIN = 49152;
@@ -84,13 +83,8 @@ public final class TcpTable {
             return;
         }
         if (flows.size() >= ctx.config().maxTcpFlows()) {
-            ctx.stats().inc(Counter.DROP_TCP_FLOW_LIMIT);
-            long now = ctx.now();
-            if (now - limitLoggedAt > 10_000_000_000L) {
-                limitLoggedAt = now;
-                log.warn("board has {} TCP flows, the limit (--max-tcp-flows); refusing new connections",
-                        flows.size());
-            }
+            ctx.limitHit(Counter.DROP_TCP_FLOW_LIMIT, "the board has " + flows.size()
+                    + " TCP flows, the limit: new connections are refused (raise --max-tcp-flows)");
             replyReset(key, syn);
             return;
         }
@@ -118,7 +112,8 @@ public final class TcpTable {
     public TcpFlow forward(TcpSocket socket, InetSocketAddress hostPeer, byte[] source, byte[] boardAddress,
             int boardPort) {
         if (flows.size() >= ctx.config().maxTcpFlows()) {
-            ctx.stats().inc(Counter.DROP_TCP_FLOW_LIMIT);
+            ctx.limitHit(Counter.DROP_TCP_FLOW_LIMIT, "the board has " + flows.size()
+                    + " TCP flows, the limit: a forwarded connection is refused (raise --max-tcp-flows)");
             return null;
         }
         FlowKey key = null;

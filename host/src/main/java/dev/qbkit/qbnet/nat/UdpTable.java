@@ -100,7 +100,8 @@ public final class UdpTable {
         if (m != null)
             return m;
         if (mappings.size() >= ctx.config().maxUdpFlows()) {
-            ctx.stats().inc(Counter.DROP_UDP_FLOW_LIMIT);
+            ctx.limitHit(Counter.DROP_UDP_FLOW_LIMIT, "the board has " + mappings.size()
+                    + " UDP mappings, the limit: datagrams from new ports are dropped (raise --max-udp-flows)");
             return null;
         }
         try {
@@ -135,7 +136,8 @@ public final class UdpTable {
                 forward.close();
             int port = freeForwardPort();
             if (port < 0 || mappings.size() + forwardsByPort.size() >= ctx.config().maxUdpFlows()) {
-                ctx.stats().inc(Counter.DROP_UDP_FLOW_LIMIT);
+                ctx.limitHit(Counter.DROP_UDP_FLOW_LIMIT, "UDP forward from " + client
+                        + " dropped: the board is at its UDP mapping limit (raise --max-udp-flows)");
                 return;
             }
             forward = new HostForward(hostChannel, client, port, board, boardPort);

@@ -185,6 +185,14 @@ final class ScriptedNat implements NatContext {
         return 0;
     }
 
+    final List<String> limitLog = new ArrayList<>();
+
+    @Override
+    public void limitHit(Counter counter, String message) {
+        stats.inc(counter);
+        limitLog.add(message);
+    }
+
     @Override
     public void ackLater(TcpFlow flow) {
         ackQueue.add(flow);

@@ -407,6 +407,16 @@ class TcpFlowTest {
     }
 
     @Test
+    void flowLimitRefusesNewConnectionsAndSaysWhichFlagToRaise() {
+        ScriptedNat n = new ScriptedNat(NatConfig.builder().mtu(1500).limits(1, 10, 1 << 20).build());
+        n.board(syn());
+        n.board(Segment.of(BOARD_PORT + 1, REMOTE_PORT, IRS, 0, S, 64240).withOptions(1460, 7, true));
+        assertEquals(Segment.of(REMOTE_PORT, BOARD_PORT + 1, 0, IRS + 1, R | A, 0), n.next());
+        assertEquals(1, n.stats.get(Counter.DROP_TCP_FLOW_LIMIT));
+        assertTrue(n.limitLog.getFirst().contains("--max-tcp-flows"), n.limitLog.toString());
+    }
+
+    @Test
     void linkCongestionHoldsDataUntilTheLinkDrains() {
         establish();
         nat.congested = true;

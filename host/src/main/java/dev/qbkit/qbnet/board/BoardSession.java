@@ -104,7 +104,7 @@ public final class BoardSession implements Link.Handler {
         link.start(this);
         log.info("{}: link up ({})", name, link.description());
         sendControl(new Hello(PROTOCOL_MIN, PROTOCOL_MAX, ControlMessage.ROLE_HOST, link.maxReceiveBundle(),
-                natConfig.mtu(), null, "qbnet " + Version.get(), 0));
+                natConfig.mtu(), null, "qbnet " + Version.get(), natConfig.offload() ? ControlMessage.CAP_OFFLOAD : 0));
         loop.schedule(keepaliveTimer, loop.now() + KEEPALIVE_INTERVAL);
         flush();
     }
@@ -286,6 +286,10 @@ public final class BoardSession implements Link.Handler {
         boardHello = hello;
         version = common;
         output.setMaxBundle((int) hello.maxBundle());
+        boolean offload = natConfig.offload() && (hello.caps() & ControlMessage.CAP_OFFLOAD) != 0;
+        if (offload != output.offload())
+            log.info("{}: offload {} (TSO and checksums in the board's kernel)", name, offload ? "on" : "off");
+        output.setOffload(offload);
         List<ForwardSpec> held = List.of();
         if (nat == null || newMtu != mtu) {
             if (nat != null) {

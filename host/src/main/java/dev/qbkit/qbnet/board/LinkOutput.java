@@ -23,10 +23,21 @@ public final class LinkOutput implements PacketOutput {
     private int maxBundle = Bundles.INITIAL_MAX;
     private long lastFlushAt;
     private FaultInjection faults = FaultInjection.NONE;
+    private boolean offload;
 
     public LinkOutput(Link link, Stats stats) {
         this.link = link;
         this.stats = stats;
+    }
+
+    /** Offload is in use when both HELLOs carry CAPS bit 1. */
+    public void setOffload(boolean offload) {
+        this.offload = offload;
+    }
+
+    @Override
+    public boolean offload() {
+        return offload;
     }
 
     public void setFaultInjection(FaultInjection faults) {
@@ -47,10 +58,16 @@ public final class LinkOutput implements PacketOutput {
 
     @Override
     public int begin(int maxLength) {
-        return beginFrame(Bundles.CHANNEL_IP, maxLength);
+        return beginFrame(Bundles.CHANNEL_IP, 0, maxLength);
     }
 
-    private int beginFrame(int channel, int maxLength) {
+    @Override
+    public int beginOffload(int maxLength) {
+        return beginFrame(Bundles.CHANNEL_IP, Bundles.FRAME_OFFLOAD, Bundles.OFFLOAD_HEADER_SIZE + maxLength)
+                + Bundles.OFFLOAD_HEADER_SIZE;
+    }
+
+    private int beginFrame(int channel, int flags, int maxLength) {
         if (builder.isStarted() && !builder.fits(maxLength))
             flush();
         if (!builder.isStarted()) {
@@ -59,7 +76,7 @@ public final class LinkOutput implements PacketOutput {
             if (!builder.fits(maxLength))
                 throw new IllegalStateException(maxLength + "-byte frame cannot fit a " + maxBundle + "-byte bundle");
         }
-        return builder.beginFrame(channel);
+        return builder.beginFrame(channel, flags);
     }
 
     @Override
@@ -78,8 +95,22 @@ public final class LinkOutput implements PacketOutput {
         stats.inc(Counter.FRAMES_TX);
     }
 
+    @Override
+    public void commitOffload(int length, int gsoSize, int csumStart, int csumOffset) {
+        ByteBuffer b = builder.buffer();
+        int packet = b.position() + Bundles.FRAME_HEADER_SIZE + Bundles.OFFLOAD_HEADER_SIZE;
+        int h = packet - Bundles.OFFLOAD_HEADER_SIZE;
+        boolean ipv6 = (b.get(packet) & 0xF0) == 0x60;
+        b.put(h, (byte) Bundles.OFFLOAD_CSUM_PARTIAL);
+        b.put(h + 1, (byte) (gsoSize == 0 ? Bundles.GSO_NONE : ipv6 ? Bundles.GSO_TCPV6 : Bundles.GSO_TCPV4));
+        dev.qbkit.qbnet.link.LittleEndian.putU16(b, h + 2, gsoSize);
+        dev.qbkit.qbnet.link.LittleEndian.putU16(b, h + 4, csumStart);
+        dev.qbkit.qbnet.link.LittleEndian.putU16(b, h + 6, csumOffset);
+        commit(Bundles.OFFLOAD_HEADER_SIZE + length);
+    }
+
     public void sendControl(byte[] payload) {
-        int at = beginFrame(Bundles.CHANNEL_CONTROL, payload.length);
+        int at = beginFrame(Bundles.CHANNEL_CONTROL, 0, payload.length);
         builder.buffer().put(at, payload);
         builder.endFrame(payload.length);
         stats.inc(Counter.FRAMES_TX);

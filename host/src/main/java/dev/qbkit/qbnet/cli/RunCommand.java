@@ -65,6 +65,10 @@ public final class RunCommand implements Callable<Integer> {
             description = "Let the board reach this host's loopback (127.0.0.1) through the gateway address.")
     boolean allowHostLoopback;
 
+    @Option(names = "--no-offload",
+            description = "Do not let boards hand TCP segmentation and checksums to their kernel (PROTOCOL.md section 7).")
+    boolean noOffload;
+
     @Option(names = "--no-ipv6", description = "Give the board no IPv6 address (by default it gets fd71:6200::2/64 via ::1).")
     boolean noIpv6;
 
@@ -166,6 +170,7 @@ public final class RunCommand implements Callable<Integer> {
         if (noIpv6)
             b.ipv6(null, 0, null, null);
         return b.rules(allowRules, denyRules)
+                .offload(!noOffload)
                 .ipv4(address.address(), address.prefixLength(), gateway, dns)
                 .mtu(mtu)
                 .allowHostLoopback(allowHostLoopback)

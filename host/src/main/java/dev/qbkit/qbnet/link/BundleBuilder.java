@@ -45,11 +45,16 @@ public final class BundleBuilder {
      * returned absolute index on, then {@link #endFrame} called.
      */
     public int beginFrame(int channel) {
+        return beginFrame(channel, 0);
+    }
+
+    /** Opens a frame with the given frame flags (PROTOCOL.md section 2). */
+    public int beginFrame(int channel, int flags) {
         if (frameStart >= 0)
             throw new IllegalStateException("frame already open");
         frameStart = buf.position();
         LittleEndian.putU16(buf, frameStart, channel);
-        LittleEndian.putU16(buf, frameStart + 2, 0);
+        LittleEndian.putU16(buf, frameStart + 2, flags);
         return frameStart + Bundles.FRAME_HEADER_SIZE;
     }
 

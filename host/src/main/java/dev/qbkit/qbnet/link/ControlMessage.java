@@ -16,6 +16,8 @@ public sealed interface ControlMessage {
     int ROLE_HOST = 2;
 
     int CAP_IPV6 = 1;
+    /** PROTOCOL.md section 7: TSO and partial checksums from the board, offload headers to it. */
+    int CAP_OFFLOAD = 2;
 
     int ERROR_VERSION = 1;
     int ERROR_MALFORMED = 2;

@@ -36,7 +36,8 @@ public record NatConfig(
         Duration tcpTimeWait,
         Duration udpIdle,
         Duration udpDnsIdle,
-        int maxDnsInFlight) {
+        int maxDnsInFlight,
+        boolean offload) {
 
     public static final int DEFAULT_MTU = 65520;
 
@@ -94,6 +95,7 @@ public record NatConfig(
         private Duration udpIdle = Duration.ofSeconds(60);
         private Duration udpDnsIdle = Duration.ofSeconds(10);
         private int maxDnsInFlight = 256;
+        private boolean offload = true;
 
         Builder() {
         }
@@ -124,6 +126,13 @@ public record NatConfig(
             udpIdle = c.udpIdle;
             udpDnsIdle = c.udpDnsIdle;
             maxDnsInFlight = c.maxDnsInFlight;
+            offload = c.offload;
+        }
+
+        /** Offer offload (PROTOCOL.md section 7) to boards; used when the board offers it too. */
+        public Builder offload(boolean value) {
+            offload = value;
+            return this;
         }
 
         public Builder ipv4(Inet4Address board, int prefixLength, Inet4Address gateway, Inet4Address dns) {
@@ -200,7 +209,7 @@ public record NatConfig(
             return new NatConfig(boardAddress4, prefixLength4, gateway4, dns4, boardAddress6, prefixLength6, gateway6,
                     dns6, mtu, allowHostLoopback, allowRules, denyRules, dnsUpstreams, maxTcpFlows, maxUdpFlows,
                     maxBufferedBytes, tcpReceiveWindow, tcpSendBuffer, tcpConnectTimeout, tcpEstablishedIdle,
-                    tcpClosingIdle, tcpTimeWait, udpIdle, udpDnsIdle, maxDnsInFlight);
+                    tcpClosingIdle, tcpTimeWait, udpIdle, udpDnsIdle, maxDnsInFlight, offload);
         }
     }
 

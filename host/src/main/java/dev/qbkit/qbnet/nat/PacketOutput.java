@@ -19,6 +19,22 @@ public interface PacketOutput {
     void commit(int length);
 
     /**
+     * Like {@link #begin}, for a packet that carries an offload header
+     * (PROTOCOL.md section 7): only when {@link #offload()} is true.
+     */
+    int beginOffload(int maxLength);
+
+    /**
+     * Ends a packet begun with {@link #beginOffload}: the board's kernel
+     * completes the checksum at {@code csumStart + csumOffset} and, when
+     * {@code gsoSize} > 0, cuts the TCP payload into {@code gsoSize} segments.
+     */
+    void commitOffload(int length, int gsoSize, int csumStart, int csumOffset);
+
+    /** Whether both ends agreed on offload for this board. */
+    boolean offload();
+
+    /**
      * Whether the link is backed up. Flows stop sending new data while it is,
      * and are told through {@link LinkWaiters} when it drains; acks, resets
      * and retransmissions still go out.

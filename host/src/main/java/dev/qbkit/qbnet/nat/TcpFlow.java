@@ -722,7 +722,7 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
                     ctx.linkWaiters().add(this);
                     break;
                 }
-                int length = (int) Math.min(Math.min(mss, unsent), usable);
+                int length = (int) Math.min(Math.min(maxSegment(), unsent), usable);
                 if (length < mss && length < unsent && inFlight > 0)
                     break; // avoid silly small segments while acks are due
                 boolean fin = hostEof && length == unsent;
@@ -756,6 +756,17 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
         }
         if (!retransmitTimer.isArmed())
             armRetransmit();
+    }
+
+    /**
+     * Payload of one segment we send: the board's MSS, or with offload a
+     * super-segment up to 64 KiB that the board's kernel cuts at its MSS.
+     */
+    private int maxSegment() {
+        if (!ctx.output().offload())
+            return mss;
+        int room = 65535 - (ipv6 ? 0 : IpWriter.headerLength(false)) - TcpHeader.MIN_LENGTH - 40;
+        return Math.max(mss, room / mss * mss);
     }
 
     private void queueFin(int seq) {
@@ -906,7 +917,8 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
         int options = syn ? 4 + (sackPermitted ? 4 : 0) + (windowScaling ? 4 : 0)
                 : sackBlocks > 0 ? 4 + 8 * sackBlocks : 0;
         int window = (flags & TcpHeader.RST) != 0 ? 0 : windowField(syn);
-        int t = TcpWriter.begin(ctx, key, seq, withAck ? ackNumber() : 0, flags, window, options, length);
+        boolean offload = ctx.output().offload();
+        int t = TcpWriter.begin(ctx, key, seq, withAck ? ackNumber() : 0, flags, window, options, length, offload);
         ByteBuffer b = ctx.output().buffer();
         int o = t + TcpHeader.MIN_LENGTH;
         if (syn) {
@@ -925,7 +937,10 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
         }
         if (length > 0)
             toBoard.copyTo(Seq.diff(seq, sndUna), length, b, t + TcpHeader.MIN_LENGTH + options);
-        TcpWriter.finish(ctx, key, t, options, length);
+        if (offload)
+            TcpWriter.finishOffload(ctx, key, t, options, length, mss);
+        else
+            TcpWriter.finish(ctx, key, t, options, length);
         if (withAck)
             ackOwed = false;
     }

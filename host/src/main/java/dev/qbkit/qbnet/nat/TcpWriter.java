@@ -25,9 +25,16 @@ final class TcpWriter {
      */
     static int begin(NatContext ctx, FlowKey key, int seq, int ack, int flags, int window, int optionsLength,
             int payloadLength) {
+        return begin(ctx, key, seq, ack, flags, window, optionsLength, payloadLength, false);
+    }
+
+    /** As above; {@code offload}: in an offload frame, whose checksum the board completes. */
+    static int begin(NatContext ctx, FlowKey key, int seq, int ack, int flags, int window, int optionsLength,
+            int payloadLength, boolean offload) {
         PacketOutput out = ctx.output();
         int tcpLength = TcpHeader.MIN_LENGTH + optionsLength + payloadLength;
-        int at = out.begin(IpWriter.headerLength(key.isIpv6()) + tcpLength);
+        int ipLength = IpWriter.headerLength(key.isIpv6()) + tcpLength;
+        int at = offload ? out.beginOffload(ipLength) : out.begin(ipLength);
         ByteBuffer b = out.buffer();
         int t = at + IpWriter.writeHeader(b, at, key.remoteAddress(), key.boardAddress(), IpProtocol.TCP, tcpLength,
                 ctx.nextIpId());
@@ -40,6 +47,24 @@ final class TcpWriter {
         b.putShort(t + 14, (short) window);
         b.putInt(t + 16, 0); // checksum, urgent pointer
         return t;
+    }
+
+    /**
+     * Commits an offload segment: the checksum field gets the pseudo-header
+     * sum only (the board's kernel completes it), and segments bigger than
+     * {@code gsoSize} bytes of payload are cut by the board's kernel.
+     */
+    static void finishOffload(NatContext ctx, FlowKey key, int tcpOffset, int optionsLength, int payloadLength,
+            int gsoSize) {
+        PacketOutput out = ctx.output();
+        boolean ipv6 = key.isIpv6();
+        int header = IpWriter.headerLength(ipv6);
+        int ipOffset = tcpOffset - header;
+        int tcpLength = TcpHeader.MIN_LENGTH + optionsLength + payloadLength;
+        ByteBuffer b = out.buffer();
+        long pseudo = dev.qbkit.qbnet.packet.Checksum.pseudoHeader(b, ipOffset, ipv6, IpProtocol.TCP, tcpLength);
+        b.putShort(tcpOffset + 16, (short) ~dev.qbkit.qbnet.packet.Checksum.finish(pseudo));
+        out.commitOffload(header + tcpLength, payloadLength > gsoSize ? gsoSize : 0, header, 16);
     }
 
     /** Checksums the segment begun at {@code tcpOffset} and commits the packet. */

@@ -31,6 +31,9 @@ final class ScriptedNat implements NatContext {
     final IcmpTable icmp;
     private final List<TcpFlow> ackQueue = new ArrayList<>();
     boolean congested;
+    boolean offload;
+    /** For each packet sent: its offload header as "gso=N start=N offset=N", or "" for a plain frame. */
+    final ArrayDeque<String> offloadHeaders = new ArrayDeque<>();
     private final ByteBuffer bundle = ByteBuffer.allocate(1 << 20);
     private int packetAt;
 
@@ -107,7 +110,8 @@ final class ScriptedNat implements NatContext {
         byte[] p = sent.poll();
         if (p == null)
             throw new AssertionError("the NAT sent nothing");
-        return Segment.parse(p, REMOTE, BOARD);
+        String header = offloadHeaders.poll();
+        return Segment.parse(p, REMOTE, BOARD, header != null && !header.isEmpty());
     }
 
     boolean nothingSent() {
@@ -151,6 +155,24 @@ final class ScriptedNat implements NatContext {
                 byte[] p = new byte[length];
                 bundle.get(packetAt, p);
                 sent.add(p);
+                offloadHeaders.add("");
+            }
+
+            @Override
+            public int beginOffload(int maxLength) {
+                return begin(maxLength);
+            }
+
+            @Override
+            public void commitOffload(int length, int gsoSize, int csumStart, int csumOffset) {
+                commit(length);
+                offloadHeaders.removeLast();
+                offloadHeaders.add("gso=" + gsoSize + " start=" + csumStart + " offset=" + csumOffset);
+            }
+
+            @Override
+            public boolean offload() {
+                return offload;
             }
 
             @Override

@@ -325,6 +325,35 @@ class TcpFlowTest {
     }
 
     @Test
+    void withOffloadHostDataGoesAsOneSuperSegmentWithAPartialChecksum() {
+        nat.offload = true;
+        establish();
+        byte[] data = bytes(10_000, 21);
+        nat.socket().remoteSends(data);
+        nat.endRound();
+        byte[] packet = nat.sent.poll();
+        assertEquals("gso=1460 start=20 offset=16", nat.offloadHeaders.poll(), "the board cuts it at its MSS");
+        assertTrue(nat.nothingSent(), "one frame for 10 000 bytes");
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(packet);
+        assertEquals(20 + 20 + 10_000, Short.toUnsignedInt(b.getShort(2)), "IP total length");
+        assertEquals(ISS + 1, b.getInt(24), "sequence");
+        assertArrayEquals(data, Arrays.copyOfRange(packet, 40, packet.length));
+        long pseudo = dev.qbkit.qbnet.packet.Checksum.pseudoHeader(b, 0, false, 6, 20 + 10_000);
+        assertEquals(~dev.qbkit.qbnet.packet.Checksum.finish(pseudo) & 0xFFFF, Short.toUnsignedInt(b.getShort(36)),
+                "the checksum field holds the pseudo-header sum only");
+    }
+
+    @Test
+    void withOffloadSmallSegmentsAreNotCut() {
+        nat.offload = true;
+        establish();
+        nat.socket().remoteSends("tiny".getBytes(StandardCharsets.US_ASCII));
+        nat.endRound();
+        nat.sent.poll();
+        assertEquals("gso=0 start=20 offset=16", nat.offloadHeaders.poll());
+    }
+
+    @Test
     void sendingStopsAtTheBoardsWindow() {
         nat.board(fromBoard(IRS, 0, S, 64240).withOptions(1460, 0, false));
         nat.socket().listener.onConnected();

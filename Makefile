@@ -12,7 +12,7 @@ export MAVEN_OPTS ?= --sun-misc-unsafe-memory-access=allow
 MVN ?= mvn -B -q -Dstyle.color=never
 JAR := host/target/qbnet.jar
 
-.PHONY: all board host deps-build deps-demo deps-test deps-usb demo test test-board test-host test-e2e test-usb cross fuzz clean
+.PHONY: all board host deps-build deps-demo deps-test deps-usb deps-bench demo test test-board test-host test-e2e test-usb bench cross fuzz clean
 
 all: board host
 
@@ -33,6 +33,9 @@ deps-test:
 
 deps-usb:
 	@tests/deps.sh usb
+
+deps-bench:
+	@tests/deps.sh demo bench usb
 
 demo: deps-demo all
 	tests/demo.sh
@@ -55,6 +58,9 @@ test-e2e: all
 test-usb: deps-usb all
 	$(MAKE) -C board check-usb
 	tests/usb-vm.sh
+
+bench: deps-bench all
+	bench/bench.sh
 
 fuzz: deps-test
 	$(MAKE) -C board fuzz

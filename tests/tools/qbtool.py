@@ -110,6 +110,45 @@ def echo_server(args):
         threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
 
+def rr_server(args):
+    """Echoes each 1-byte request at once: a TCP request/response latency peer."""
+    family = socket.AF_INET6 if ":" in args.bind else socket.AF_INET
+    srv = socket.socket(family, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((args.bind, args.port))
+    srv.listen(16)
+
+    def serve(conn):
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with conn:
+            while True:
+                b = conn.recv(1)
+                if not b:
+                    return
+                conn.sendall(b)
+
+    while True:
+        conn, _ = srv.accept()
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+
+def rr_client(args):
+    """One connection, 1-byte request/response for SECONDS; prints round trips/s and mean RTT in us."""
+    s = socket.create_connection((args.host, args.port), timeout=5)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    n = 0
+    start = time.perf_counter()
+    deadline = start + args.seconds
+    while time.perf_counter() < deadline:
+        s.sendall(b"x")
+        if s.recv(1) != b"x":
+            raise SystemExit("bad echo")
+        n += 1
+    took = time.perf_counter() - start
+    s.close()
+    print(f"{n / took:.0f} {took / n * 1e6:.1f}")
+
+
 def udp_echo_server(args):
     family = socket.AF_INET6 if ":" in args.bind else socket.AF_INET
     s = socket.socket(family, socket.SOCK_DGRAM)
@@ -227,6 +266,15 @@ def main():
     a.add_argument("--bind", default="0.0.0.0")
     a.add_argument("--port", type=int, default=2222)
     a.set_defaults(fn=echo_server)
+    a = sub.add_parser("rr-server")
+    a.add_argument("--bind", default="127.0.0.1")
+    a.add_argument("--port", type=int, default=5300)
+    a.set_defaults(fn=rr_server)
+    a = sub.add_parser("rr-client")
+    a.add_argument("host")
+    a.add_argument("port", type=int)
+    a.add_argument("--seconds", type=float, default=3)
+    a.set_defaults(fn=rr_client)
     a = sub.add_parser("udp-echo-server")
     a.add_argument("--bind", default="0.0.0.0")
     a.add_argument("--port", type=int, default=7)

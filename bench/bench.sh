@@ -1,0 +1,212 @@
+#!/bin/bash
+# `make bench`: qbnet side by side with slirp4netns and pasta, in one run on
+# this machine, then doc/PERFORMANCE.md and doc/performance.png from the
+# figures. Throughput: iperf3 single stream, upload (board to host) and
+# download, at MTU 1500 and 65520, REPEAT runs each (median and spread).
+# Latency: 1-byte TCP request/response. Scale: 10 000 idle TCP flows.
+# USB: bare bulk vs TCP through the stack, in the USB test VM.
+# Every server listens on this host's loopback; every client is in a
+# namespace these scripts create. Usage: bench/bench.sh [section...]
+# sections: qbnet slirp pasta latency scale usb (default: all)
+set -u
+QB_PREFIX=${QB_PREFIX:-qbbench}
+. "$(dirname "$0")/../tests/lib/topology.sh"
+SECS=${SECS:-5}
+REPEAT=${REPEAT:-3}
+MTUS=(${MTUS:-1500 65520})
+OUT=${BENCH_OUT:-$QB_ROOT/bench/results}
+RESULTS=$OUT/results.tsv
+IPERF_PORT=5201
+RR_PORT=5300
+SECTIONS=("$@")
+[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(qbnet slirp pasta latency scale usb)
+
+qb_require_root
+qb_require_built
+for tool in iperf3 slirp4netns pasta gnuplot python3; do
+	command -v $tool >/dev/null || qb_die "$tool missing: run tests/deps.sh bench"
+done
+mkdir -p "$OUT"
+: > "$RESULTS"
+trap 'qb_topology_down; pkill -f "qbtool.py rr-server --bind 127.0.0.1 --port $RR_PORT" 2>/dev/null' EXIT
+trap 'exit 130' INT TERM
+
+# section  system  mtu  metric  run  value  unit
+record() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >> "$RESULTS"; }
+
+gbps() { # iperf3 -J on stdin -> receiver Gbit/s (empty on failure)
+	python3 -c 'import json,sys
+try: print("%.3f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))
+except Exception: pass'
+}
+
+# throughput SYSTEM MTU COMMAND-PREFIX... : REPEAT up and down runs against the loopback server at $TARGET
+throughput() {
+	local system=$1 mtu=$2
+	shift 2
+	local run dir value
+	for run in $(seq "$REPEAT"); do
+		for dir in up down; do
+			local flag=""
+			[ $dir = down ] && flag=-R
+			value=$("$@" iperf3 -c "$TARGET" -p $IPERF_PORT -t "$SECS" $flag -J 2>/dev/null | gbps)
+			[ -n "$value" ] || { qb_log "$system mtu $mtu $dir run $run: iperf3 failed"; continue; }
+			record throughput "$system" "$mtu" "$dir" "$run" "$value" Gbit/s
+			qb_log "$system mtu $mtu $dir: $value Gbit/s"
+		done
+	done
+}
+
+start_servers() {
+	pkill -f "iperf3 -s -p $IPERF_PORT" 2>/dev/null
+	iperf3 -s -p $IPERF_PORT > "$QB_WORK/iperf3-server.log" 2>&1 &
+	qb_track $! iperf3-server
+	$QBTOOL rr-server --bind 127.0.0.1 --port $RR_PORT > "$QB_WORK/rr-server.log" 2>&1 &
+	qb_track $! rr-server
+	sleep 0.5
+}
+
+# ---- qbnet over the socket link --------------------------------------------------
+
+qbnet_up() { # MTU [qbnet flags...]
+	local mtu=$1
+	shift
+	qb_qbnet_start --mtu "$mtu" --allow-host-loopback -q "$@"
+	[ -f "$QB_WORK/qbnetd.pid" ] && kill -0 "$(qbnetd_pid)" 2>/dev/null || qb_qbnetd_start -q
+	for _ in $(seq 200); do
+		[ "$(qb_board cat /sys/class/net/qb0/mtu 2>/dev/null)" = "$mtu" ] &&
+			qb_board bash -c "exec 3<>/dev/tcp/$GATEWAY_ADDR/$IPERF_PORT" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	qb_die "qbnet did not link at MTU $mtu: $(tail -n 5 "$QB_WORK/qbnet.log")"
+}
+
+section_qbnet() {
+	TARGET=$GATEWAY_ADDR # the gateway is the host's loopback with --allow-host-loopback
+	local mtu
+	for mtu in "${MTUS[@]}"; do
+		qbnet_up "$mtu"
+		throughput qbnet "$mtu" ip netns exec "$BOARD_NS"
+		qb_qbnet_stop
+		qbnet_up "$mtu" --no-offload
+		throughput "qbnet-no-offload" "$mtu" ip netns exec "$BOARD_NS"
+		qb_qbnet_stop
+	done
+}
+
+# ---- anchors ----------------------------------------------------------------------
+
+section_slirp() {
+	TARGET=10.0.2.2 # slirp's gateway is the host's loopback
+	local mtu child slirp
+	for mtu in "${MTUS[@]}"; do
+		[ "$mtu" -gt 65521 ] && mtu=65521
+		unshare -n sleep 3600 &
+		child=$!
+		sleep 0.3
+		slirp4netns --configure --mtu="$mtu" "$child" tap0 > "$QB_WORK/slirp.log" 2>&1 &
+		slirp=$!
+		sleep 1
+		throughput slirp4netns "$mtu" nsenter -t "$child" -n
+		kill "$slirp" "$child" 2>/dev/null
+		wait "$slirp" "$child" 2>/dev/null
+	done
+}
+
+pasta_gateway() { ip route show default | awk '{ print $3; exit }'; }
+
+section_pasta() {
+	TARGET=$(pasta_gateway) # pasta maps its gateway address to the host's loopback
+	[ -n "$TARGET" ] || { qb_log "pasta skipped: this host has no default route"; return; }
+	local mtu
+	for mtu in "${MTUS[@]}"; do
+		throughput pasta "$mtu" pasta --runas 0 --config-net -q -m "$mtu" --
+	done
+}
+
+# ---- latency ----------------------------------------------------------------------
+
+rr() { # SYSTEM HOST COMMAND-PREFIX...
+	local system=$1 host=$2 run out
+	shift 2
+	for run in $(seq "$REPEAT"); do
+		out=$("$@" $QBTOOL rr-client "$host" $RR_PORT --seconds 3 2>/dev/null) || continue
+		record latency "$system" - "round trips/s" "$run" "${out% *}" "1/s"
+		record latency "$system" - "rtt" "$run" "${out#* }" us
+		qb_log "$system: ${out% *} round trips/s, ${out#* } us per round trip"
+	done
+}
+
+section_latency() {
+	qbnet_up 65520
+	rr qbnet "$GATEWAY_ADDR" ip netns exec "$BOARD_NS"
+	local out
+	out=$(qb_board ping -n -q -c 20 -i 0.05 -W 2 "$GATEWAY_ADDR" | sed -n 's/.*= [0-9.]*\/\([0-9.]*\)\/.*/\1/p')
+	[ -n "$out" ] && record latency qbnet - "ping gateway" 1 "$out" ms
+	qb_qbnet_stop
+	local child slirp
+	unshare -n sleep 3600 &
+	child=$!
+	sleep 0.3
+	slirp4netns --configure --mtu=65520 "$child" tap0 > "$QB_WORK/slirp.log" 2>&1 &
+	slirp=$!
+	sleep 1
+	rr slirp4netns 10.0.2.2 nsenter -t "$child" -n
+	kill "$slirp" "$child" 2>/dev/null
+	wait "$slirp" "$child" 2>/dev/null
+	local gw
+	gw=$(pasta_gateway)
+	[ -n "$gw" ] && rr pasta "$gw" pasta --runas 0 --config-net -q -m 65520 --
+}
+
+# ---- scale ------------------------------------------------------------------------
+
+section_scale() {
+	local n=${SCALE_FLOWS:-10000} pid heap0 heap1 rss0 rss1 cpu0 cpu1 hz
+	qbnet_up 65520
+	ip netns exec "$INET_NS" $QBTOOL hold-server --bind 0.0.0.0 --port 7002 > "$QB_WORK/hold-server.log" 2>&1 &
+	qb_track $! hold-server
+	pid=$(qbnet_pid)
+	status() { qbnet_cli status --json --gc | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+	heap0=$(status "d['jvm']['heapUsedBytes']")
+	rss0=$(awk '/VmRSS/ { print $2 }' /proc/"$pid"/status)
+	rm -f "$QB_WORK/release"
+	ip netns exec "$BOARD_NS" bash -c "ulimit -n 65536; exec $QBTOOL hold-connections $INET_ADDR 7002 --count $n --seconds 300 --timeout 20 --release-file $QB_WORK/release" > "$QB_WORK/hold.log" 2>&1 &
+	local holder=$!
+	for _ in $(seq 1200); do grep -q "open $n" "$QB_WORK/hold.log" && break; sleep 0.1; done
+	grep -q "open $n" "$QB_WORK/hold.log" || qb_die "could not open $n connections: $(tail -n 2 "$QB_WORK/hold.log")"
+	heap1=$(status "d['jvm']['heapUsedBytes']")
+	rss1=$(awk '/VmRSS/ { print $2 }' /proc/"$pid"/status)
+	record scale qbnet - "heap per idle flow" 1 "$(awk -v a="$heap0" -v b="$heap1" -v n="$n" 'BEGIN { printf "%.2f", (b - a) / n / 1024 }')" KiB
+	record scale qbnet - "RSS per idle flow" 1 "$(awk -v a="$rss0" -v b="$rss1" -v n="$n" 'BEGIN { printf "%.2f", (b - a) / n }')" KiB
+	hz=$(getconf CLK_TCK)
+	sleep 2
+	cpu0=$(awk '{ print $14 + $15 }' /proc/"$pid"/stat)
+	sleep 10
+	cpu1=$(awk '{ print $14 + $15 }' /proc/"$pid"/stat)
+	record scale qbnet - "CPU with $n idle flows" 1 "$(awk -v a="$cpu0" -v b="$cpu1" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz / 10 * 100 }')" "% of a core"
+	qb_log "scale: $(tail -n 3 "$RESULTS" | cut -f4,6,7 | tr '\t\n' ' ')"
+	touch "$QB_WORK/release"
+	wait $holder
+	qb_qbnet_stop
+}
+
+# ---- USB ---------------------------------------------------------------------------
+
+section_usb() {
+	local out=$QB_WORK/usbvm
+	mkdir -p "$out"
+	QB_USBVM_OUT=$out "$QB_ROOT/tests/usbvm/run.sh" --timeout 900 "$QB_ROOT/bench/usb-vm-bench.sh" ||
+		{ qb_log "USB bench failed"; return; }
+	cat "$out/results.tsv" >> "$RESULTS"
+}
+
+qb_log "benchmark: $SECS s per run, $REPEAT runs, MTUs ${MTUS[*]}; results in $RESULTS"
+qb_topology_up
+qb_servers_up
+start_servers
+for s in "${SECTIONS[@]}"; do
+	qb_log "== $s"
+	"section_$s"
+done
+python3 "$QB_ROOT/bench/report.py" "$RESULTS" "$QB_ROOT/doc/PERFORMANCE.md" "$QB_ROOT/doc/performance.png"

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "offload.h"
 #include "proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -34,7 +35,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			if (frame.channel == PROTO_CHANNEL_CONTROL)
 				proto_control_decode(frame.payload, frame.len, &msg);
-			else if (frame.channel == PROTO_CHANNEL_IP)
+			else if (frame.channel == PROTO_CHANNEL_IP &&
+				 (frame.flags & PROTO_FRAME_F_OFFLOAD)) {
+				struct virtio_net_hdr vnet;
+				const uint8_t *packet;
+				size_t packet_len;
+				offload_parse(frame.payload, frame.len, 1500, &vnet, &packet,
+					      &packet_len);
+			} else if (frame.channel == PROTO_CHANNEL_IP)
 				proto_ip_frame_valid(frame.payload, frame.len, 65535);
 		}
 		/* An accepted bundle is walked exactly to its end. */

@@ -54,6 +54,10 @@ enum proto_bundle_status proto_header_check(const uint8_t *header, size_t availa
 enum proto_bundle_status proto_bundle_check(const uint8_t *bundle, size_t len,
 					    uint32_t limit);
 
+/* Frame flag bit 0 on channel 1: the payload starts with the 8-byte offload
+ * header (section 7, src/offload.h). */
+#define PROTO_FRAME_F_OFFLOAD 0x1u
+
 struct proto_frame {
 	uint16_t channel;
 	uint16_t flags;
@@ -137,6 +141,7 @@ enum proto_tag {
 };
 
 #define PROTO_CAP_IPV6 0x1u
+#define PROTO_CAP_OFFLOAD 0x2u	/* section 7 */
 
 struct proto_hello {
 	uint16_t version_min;

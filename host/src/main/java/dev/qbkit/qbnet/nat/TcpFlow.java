@@ -40,6 +40,7 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
         CLOSED
     }
 
+    static final long DELAYED_ACK = 1_000_000L;
     static final long MIN_RTO = 200_000_000L;
     static final long INITIAL_RTO = 1_000_000_000L;
     static final long MAX_RTO = 60_000_000_000L;
@@ -65,6 +66,8 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
     private int rcvShift;
     private int rcvWindow; // offered beyond the ack point, constant once negotiated
     private boolean ackOwed;
+    private int bytesSinceAck; // in-order board data not yet acknowledged
+    private boolean ackNowNeeded; // something the board must hear at once (FIN, window opening)
 
     // Send side: host to board.
     private final int iss;
@@ -290,6 +293,7 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
         try {
             if (toHost.writeTo(socket) > 0) {
                 touch();
+                ackNowNeeded = true; // the window opens and held data is acknowledged
                 ackLater();
             }
         } catch (IOException e) {
@@ -605,7 +609,9 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
             ackNow();
             return;
         }
-        rcvNxt += deliver(buf, seg.payloadOffset() + skip, take);
+        int accepted = deliver(buf, seg.payloadOffset() + skip, take);
+        rcvNxt += accepted;
+        bytesSinceAck += accepted;
         drainReassembly();
         ackLater();
     }
@@ -665,6 +671,7 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
         finReceived = true;
         rcvNxt++;
         deliverFinIfDue();
+        ackNowNeeded = true;
         ackLater();
     }
 
@@ -679,6 +686,7 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
             return;
         }
         finDelivered = true;
+        ackNowNeeded = true;
         ackLater();
         switch (state) {
             case ESTABLISHED -> state = State.CLOSE_WAIT;
@@ -886,12 +894,33 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
         emit(sndNxt, TcpHeader.ACK, 0, false);
     }
 
-    /** Sends the ack owed at the end of a loop round, unless data carried it. */
+    /**
+     * Sends the ack owed at the end of a loop round, unless data carried it.
+     * Less than two full segments of new data, and nothing else to tell:
+     * the ack waits a millisecond for a reply to carry it (RFC 1122 delayed
+     * ack, far shorter than its 500 ms), saving the board a packet per
+     * request in request/response traffic.
+     */
     public void flushAck() {
-        if (ackOwed && state != State.CLOSED && state != State.CONNECTING)
-            ackNow();
-        ackOwed = false;
+        if (!ackOwed || state == State.CLOSED || state == State.CONNECTING) {
+            ackOwed = false;
+            return;
+        }
+        if (!ackNowNeeded && bytesSinceAck > 0 && bytesSinceAck < 2 * mss && pendingToHost() == 0
+                && (reassembly == null || reassembly.isEmpty())) {
+            ctx.schedule(delayedAckTimer, ctx.now() + DELAYED_ACK);
+            return; // still owed
+        }
+        ackNow();
     }
+
+    private final Timer delayedAckTimer = new Timer() {
+        @Override
+        protected void fire(long now) {
+            if (ackOwed && state != State.CLOSED)
+                ackNow();
+        }
+    };
 
     /** Acknowledges everything delivered, and the FIN once delivered. */
     private int ackNumber() {
@@ -941,8 +970,13 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
             TcpWriter.finishOffload(ctx, key, t, options, length, mss);
         else
             TcpWriter.finish(ctx, key, t, options, length);
-        if (withAck)
+        if (withAck) {
             ackOwed = false;
+            bytesSinceAck = 0;
+            ackNowNeeded = false;
+            if (delayedAckTimer.isArmed())
+                ctx.cancel(delayedAckTimer);
+        }
     }
 
     private void emitReset(int seq) {
@@ -1006,6 +1040,7 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
         state = State.CLOSED;
         ctx.cancel(retransmitTimer);
         ctx.cancel(idleTimer);
+        ctx.cancel(delayedAckTimer);
         releaseBuffers();
         ctx.flowClosed(this);
     }

@@ -86,6 +86,7 @@ class TcpFlowTest {
         assertEquals(toBoard(ISS, IRS + 1, S | A, 65535).withOptions(1460, -1, false), nat.next());
         nat.board(fromBoard(IRS + 1, ISS + 1, A, 29200));
         nat.board(fromBoard(IRS + 1, ISS + 1, A | P, 29200).withPayload("hi"));
+        nat.advance(TcpFlow.DELAYED_ACK); // no reply came to carry the ack
         assertEquals(toBoard(ISS + 1, IRS + 3, A, 65535), nat.next(), "unscaled window, capped at 65535");
     }
 
@@ -188,8 +189,29 @@ class TcpFlowTest {
         establish();
         nat.board(fromBoard(IRS + 1, ISS + 1, A | P, BOARD_WINDOW).withPayload("GET / HTTP/1.0\r\n\r\n"));
         assertEquals("GET / HTTP/1.0\r\n\r\n", new String(nat.socket().takeWritten(), StandardCharsets.US_ASCII));
+        nat.advance(TcpFlow.DELAYED_ACK); // no reply came to carry the ack
         assertEquals(toBoard(ISS + 1, IRS + 19, A, OUR_WINDOW), nat.next());
         assertTrue(nat.nothingSent(), "one ack");
+    }
+
+    @Test
+    void aSmallRequestsAckRidesOnTheReply() {
+        establish();
+        nat.board(fromBoard(IRS + 1, ISS + 1, A | P, BOARD_WINDOW).withPayload("ping"));
+        assertTrue(nat.nothingSent(), "no pure ack at once for a small request");
+        nat.socket().remoteSends("pong".getBytes(StandardCharsets.US_ASCII));
+        nat.endRound();
+        assertEquals(toBoard(ISS + 1, IRS + 5, A | P, OUR_WINDOW).withPayload("pong"), nat.next(), "the reply carries it");
+        nat.advance(TcpFlow.DELAYED_ACK);
+        assertTrue(nat.nothingSent(), "and no ack follows");
+    }
+
+    @Test
+    void twoFullSegmentsAreAckedAtOnce() {
+        establish();
+        nat.boardInOneRound(fromBoard(IRS + 1, ISS + 1, A, BOARD_WINDOW).withPayload(bytes(1460, 1)),
+                fromBoard(IRS + 1461, ISS + 1, A, BOARD_WINDOW).withPayload(bytes(1460, 2)));
+        assertEquals(toBoard(ISS + 1, IRS + 2921, A, OUR_WINDOW), nat.next());
     }
 
     @Test
@@ -213,6 +235,7 @@ class TcpFlowTest {
         nat.boardInOneRound(fromBoard(IRS + 1, ISS + 1, A, BOARD_WINDOW).withPayload("aaaa"),
                 fromBoard(IRS + 5, ISS + 1, A, BOARD_WINDOW).withPayload("bbbb"),
                 fromBoard(IRS + 9, ISS + 1, A | P, BOARD_WINDOW).withPayload("cccc"));
+        nat.advance(TcpFlow.DELAYED_ACK); // no reply came to carry the ack
         assertEquals(toBoard(ISS + 1, IRS + 13, A, OUR_WINDOW), nat.next());
         assertTrue(nat.nothingSent());
     }
@@ -232,6 +255,7 @@ class TcpFlowTest {
         assertEquals(toBoard(ISS + 1, IRS + 11, A, OUR_WINDOW).withSack(IRS + 16, IRS + 17), nat.next());
         nat.board(fromBoard(IRS + 11, ISS + 1, A, BOARD_WINDOW).withPayload("12345"));
         assertEquals("12345!", new String(nat.socket().takeWritten(), StandardCharsets.US_ASCII));
+        nat.advance(TcpFlow.DELAYED_ACK); // no reply came to carry the ack
         assertEquals(toBoard(ISS + 1, IRS + 17, A, OUR_WINDOW), nat.next(), "no SACK once nothing is held");
         assertEquals(2, nat.stats.get(Counter.TCP_OUT_OF_ORDER_QUEUED));
         assertEquals(0, nat.buffers.inUseBytes(), "reassembly memory returned");
@@ -265,6 +289,7 @@ class TcpFlowTest {
         establish();
         Segment data = fromBoard(IRS + 1, ISS + 1, A, BOARD_WINDOW).withPayload("once");
         nat.board(data);
+        nat.advance(TcpFlow.DELAYED_ACK); // no reply came to carry the ack
         nat.next();
         nat.board(data);
         assertEquals(toBoard(ISS + 1, IRS + 5, A, OUR_WINDOW), nat.next());
@@ -275,9 +300,11 @@ class TcpFlowTest {
     void partlyNewRetransmissionDeliversOnlyTheNewPart() {
         establish();
         nat.board(fromBoard(IRS + 1, ISS + 1, A, BOARD_WINDOW).withPayload("abcd"));
+        nat.advance(TcpFlow.DELAYED_ACK); // no reply came to carry the ack
         nat.next();
         nat.board(fromBoard(IRS + 3, ISS + 1, A, BOARD_WINDOW).withPayload("cdef"));
         assertEquals("abcdef", new String(nat.socket().takeWritten(), StandardCharsets.US_ASCII));
+        nat.advance(TcpFlow.DELAYED_ACK);
         assertEquals(toBoard(ISS + 1, IRS + 7, A, OUR_WINDOW), nat.next());
     }
 
@@ -593,6 +620,7 @@ class TcpFlowTest {
         long idle = nat.config.tcpEstablishedIdle().toNanos();
         nat.advance(idle / 2);
         nat.board(fromBoard(IRS + 1, ISS + 1, A, BOARD_WINDOW).withPayload("x"));
+        nat.advance(TcpFlow.DELAYED_ACK); // no reply came to carry the ack
         nat.next();
         nat.advance(idle / 2 + 1000);
         assertEquals(TcpFlow.State.ESTABLISHED, nat.flow().state());

@@ -38,23 +38,11 @@ case_http_page() {
 }
 
 case_download_100m() {
-	local want got start took
-	want=$(sha256sum "$QB_WORK/www/big.bin" | cut -d' ' -f1)
-	start=$(date +%s.%N)
-	got=$(qb_board curl -sS --max-time 120 "http://$INET_ADDR/big.bin" | sha256sum | cut -d' ' -f1)
-	took=$(since "$start")
-	check "downloaded sha256 equals the server's" [ "$got" = "$want" ]
-	note "download 100 MiB: $took s, $(rate 104857600 "$took") (curl | sha256sum on the board), sha256 ok"
+	download_checked "download 100 MiB (curl | sha256sum on the board)" "$QB_WORK/www/big.bin" "http://$INET_ADDR/big.bin"
 }
 
 case_upload_100m() {
-	local want got start took
-	want=$(sha256sum "$QB_WORK/upload.bin" | cut -d' ' -f1)
-	start=$(date +%s.%N)
-	got=$(qb_board curl -sS --max-time 120 -T "$QB_WORK/upload.bin" "http://$INET_ADDR/upload" | cut -d' ' -f1)
-	took=$(since "$start")
-	check "server's sha256 of the upload equals the file's" [ "$got" = "$want" ]
-	note "upload 100 MiB: $took s, $(rate 104857600 "$took") (server hashes as it reads), sha256 ok"
+	upload_checked "upload 100 MiB (the server hashes as it reads)" "$QB_WORK/upload.bin" "http://$INET_ADDR/upload"
 }
 
 case_parallel_200() {
@@ -86,12 +74,7 @@ case_ipv6() {
 	addr=$(qb_board ip -6 addr show dev qb0 scope global | awk '/inet6/ { print $2; exit }')
 	check "board has its IPv6 address (got '$addr')" [ "$addr" = "fd71:6200::2/64" ]
 	qb_board ip -6 route show default | grep -q "via fd71:6200::1 dev qb0"
-	want=$(sha256sum "$QB_WORK/www/big.bin" | cut -d' ' -f1)
-	start=$(date +%s.%N)
-	got=$(qb_board curl -sS -6 --max-time 120 "http://[$INET6_ADDR]/big.bin" | sha256sum | cut -d' ' -f1)
-	took=$(since "$start")
-	check "IPv6 download sha256 equals the server's" [ "$got" = "$want" ]
-	note "IPv6 download 100 MiB: $took s, $(rate 104857600 "$took"), sha256 ok"
+	download_checked "IPv6 download 100 MiB" "$QB_WORK/www/big.bin" "http://[$INET6_ADDR]/big.bin"
 	got=$(qb_board python3 -c "import socket; s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.settimeout(3); s.sendto(b'x' * 100, ('$INET6_ADDR', 7)); print(len(s.recvfrom(2000)[0]))" 2>&1 || true)
 	check "UDP over IPv6 echoes ($got)" [ "$got" = 100 ]
 	got=$(qb_board python3 - <<'EOF2'
@@ -227,19 +210,10 @@ case_loss_1pct() {
 	qb_qbnet_stop
 	qb_qbnet_start "${QBNET_ARGS[@]}" --test-drop-frames 0.01
 	check "relinked with 1% loss" qb_wait_linked 30
-	local want got start took
-	want=$(sha256sum "$QB_WORK/www/big.bin" | cut -d' ' -f1)
-	start=$(date +%s.%N)
-	got=$(qb_board curl -sS --max-time 300 "http://$INET_ADDR/big.bin" | sha256sum | cut -d' ' -f1)
-	took=$(since "$start")
-	check "download under 1% frame loss: sha256 equal" [ "$got" = "$want" ]
-	note "download 100 MiB with 1% of frames dropped each way: $took s, $(rate 104857600 "$took"), sha256 ok"
-	want=$(sha256sum "$QB_WORK/upload.bin" | cut -d' ' -f1)
-	start=$(date +%s.%N)
-	got=$(qb_board curl -sS --max-time 300 -T "$QB_WORK/upload.bin" "http://$INET_ADDR/upload" | cut -d' ' -f1)
-	took=$(since "$start")
-	check "upload under 1% frame loss: sha256 equal" [ "$got" = "$want" ]
-	note "upload 100 MiB with 1% of frames dropped each way: $took s, $(rate 104857600 "$took"), sha256 ok"
+	download_checked "download 100 MiB with 1% of frames dropped each way" "$QB_WORK/www/big.bin" \
+		"http://$INET_ADDR/big.bin" 300
+	upload_checked "upload 100 MiB with 1% of frames dropped each way" "$QB_WORK/upload.bin" \
+		"http://$INET_ADDR/upload" 300
 	local dropped
 	dropped=$(status_field "sum(v for k, v in d['boards'][0]['drops'].items() if k.startswith('test:'))")
 	note "frames dropped on purpose: $dropped; retransmission recovered every one"

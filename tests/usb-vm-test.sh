@@ -16,8 +16,6 @@ export QBNET_JAVA_OPTS="-XX:+UseSerialGC"
 
 qbnet_cmd() { "$JAVA_HOME/bin/java" $QBNET_JAVA_OPTS -jar "$QBNET_JAR" "$@"; }
 
-mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", b / s / 1e6 }'; }
-
 iperf_mbps() { # iperf3 -J on stdin -> receiver MB/s
 	python3 -c 'import json,sys; print("%.1f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 8e6))'
 }
@@ -59,23 +57,11 @@ case_dns_and_page() {
 }
 
 case_download() {
-	local want got start took
-	want=$(sha256sum "$QB_WORK/www/big.bin" | cut -d' ' -f1)
-	start=$(date +%s.%N)
-	got=$(qb_board curl -sS --max-time 120 "http://$INET_ADDR/big.bin" | sha256sum | cut -d' ' -f1)
-	took=$(since "$start")
-	check "download sha256" [ "$got" = "$want" ]
-	note "download $SIZE_MIB MiB over USB: $took s, $(mbps $((SIZE_MIB * 1048576)) "$took") MB/s, sha256 ok"
+	download_checked "download $SIZE_MIB MiB over USB" "$QB_WORK/www/big.bin" "http://$INET_ADDR/big.bin"
 }
 
 case_upload() {
-	local want got start took
-	want=$(sha256sum "$QB_WORK/upload.bin" | cut -d' ' -f1)
-	start=$(date +%s.%N)
-	got=$(qb_board curl -sS --max-time 120 -T "$QB_WORK/upload.bin" "http://$INET_ADDR/upload" | cut -d' ' -f1)
-	took=$(since "$start")
-	check "upload sha256" [ "$got" = "$want" ]
-	note "upload $SIZE_MIB MiB over USB: $took s, $(mbps $((SIZE_MIB * 1048576)) "$took") MB/s, sha256 ok"
+	upload_checked "upload $SIZE_MIB MiB over USB" "$QB_WORK/upload.bin" "http://$INET_ADDR/upload"
 }
 
 case_udp_echo() {
@@ -114,10 +100,7 @@ case_unplug_replug() {
 	note "unplug/replug during a download: link back in $took s after replug; the cut transfer ended with curl exit $rc"
 	check "qbnetd survived" kill -0 "$(qbnetd_pid)"
 	check "qbnet survived" kill -0 "$(qbnet_pid)"
-	local want got
-	want=$(sha256sum "$QB_WORK/www/big.bin" | cut -d' ' -f1)
-	got=$(qb_board curl -sS --max-time 120 "http://$INET_ADDR/big.bin" | sha256sum | cut -d' ' -f1)
-	check "a new download after replug is intact" [ "$got" = "$want" ]
+	download_checked "a new download after replug" "$QB_WORK/www/big.bin" "http://$INET_ADDR/big.bin"
 }
 
 SELECTED=("$@")

@@ -57,6 +57,32 @@ rate() { # bytes seconds -> "N MB/s"
 	echo "$1 $2" | awk '{ printf "%.1f MB/s", $1 / $2 / 1e6 }'
 }
 
+rate() { # bytes seconds -> "N MB/s"
+	echo "$1 $2" | awk '{ printf "%.1f MB/s", $1 / $2 / 1e6 }'
+}
+
+# download_checked LABEL FILE URL [MAXTIME]: the board fetches URL; its sha256 must be FILE's.
+download_checked() {
+	local label=$1 file=$2 url=$3 maxtime=${4:-120} want got start took
+	want=$(sha256sum "$file" | cut -d' ' -f1)
+	start=$(date +%s.%N)
+	got=$(qb_board curl -sS --max-time "$maxtime" "$url" | sha256sum | cut -d' ' -f1)
+	took=$(since "$start")
+	check "$label: the board's sha256 equals the server's" [ "$got" = "$want" ]
+	note "$label: $took s, $(rate "$(stat -c %s "$file")" "$took"), sha256 ok"
+}
+
+# upload_checked LABEL FILE URL [MAXTIME]: the board PUTs FILE; the server's sha256 of it must match.
+upload_checked() {
+	local label=$1 file=$2 url=$3 maxtime=${4:-120} want got start took
+	want=$(sha256sum "$file" | cut -d' ' -f1)
+	start=$(date +%s.%N)
+	got=$(qb_board curl -sS --max-time "$maxtime" -T "$file" "$url" | cut -d' ' -f1)
+	took=$(since "$start")
+	check "$label: the server's sha256 equals the file's" [ "$got" = "$want" ]
+	note "$label: $took s, $(rate "$(stat -c %s "$file")" "$took"), sha256 ok"
+}
+
 qb_summary() {
 	echo
 	echo "$1: $PASS passed, $FAIL failed ${FAILED[*]}"

@@ -1,6 +1,7 @@
 /* libFuzzer target: the bundle decoder (validation and frame walk) and, for
- * every control frame inside, the control decoder; accepted bundles must
- * rebuild into valid bundles with the same frames. */
+ * every control frame inside, the control decoder (for IP frames with
+ * OFFLOAD, the offload header parser); accepted bundles must rebuild into
+ * valid bundles with the same frames. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

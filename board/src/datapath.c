@@ -1,21 +1,28 @@
 /* Moving packets: TUN -> bundles (read until EAGAIN or the bundle is full,
  * no timers) -> link, and link -> validated bundle -> frames -> session or
- * TUN. Backpressure: the TUN is not read while the link cannot take more. */
+ * TUN. Backpressure: the TUN is not read while the link cannot take more.
+ * Offload (section 7): virtio_net_hdr stripped on read, built on write. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/if_tun.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "datapath.h"
 #include "epoll_ref.h"
 #include "log.h"
+#include "offload.h"
 #include "stats.h"
 
 #define TUN_BUNDLES_PER_EVENT 8
 #define TUN_DROPS_PER_EVENT 64
+#define TUN_OFFLOADS_CSUM TUN_F_CSUM
+#define TUN_OFFLOADS_TSO (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)
+#define OFFLOAD_WARN_INTERVAL_MS 10000u
 
 static void set_tun_reading(struct datapath *dp, bool reading)
 {
@@ -67,7 +74,7 @@ static bool send_bundle(struct datapath *dp, const uint8_t *bundle, size_t len)
 static void drain_and_drop(struct datapath *dp)
 {
 	for (int i = 0; i < TUN_DROPS_PER_EVENT; i++) {
-		ssize_t n = read(dp->tun_fd, dp->tx_buf, PROTO_MTU_MAX);
+		ssize_t n = read(dp->tun_fd, dp->tx_buf, dp->vnet_hdr_len + OFFLOAD_IP_MAX);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
@@ -78,18 +85,47 @@ static void drain_and_drop(struct datapath *dp)
 	}
 }
 
+/* Reads one packet into buf (cap bytes) and its virtio_net_hdr, if the TUN
+ * has one, into *vnet. Returns the packet's length, which is more than cap
+ * when the packet did not fit (the TUN reports the whole length and drops
+ * the rest), 0 for nothing, or -1 (errno). */
+static ssize_t tun_read(struct datapath *dp, uint8_t *buf, size_t cap,
+			struct virtio_net_hdr *vnet)
+{
+	if (!dp->vnet_hdr_len) {
+		memset(vnet, 0, sizeof(*vnet));
+		return read(dp->tun_fd, buf, cap);
+	}
+	struct iovec iov[2] = { { .iov_base = vnet, .iov_len = sizeof(*vnet) },
+				{ .iov_base = buf, .iov_len = cap } };
+	ssize_t n = readv(dp->tun_fd, iov, 2);
+	if (n < 0)
+		return n;
+	return (size_t)n < sizeof(*vnet) ? 0 : n - (ssize_t)sizeof(*vnet);
+}
+
+/* The largest packet a TUN read may return: 64 KiB super-segments with TSO
+ * on, the MTU otherwise. */
+static size_t tun_packet_max(const struct datapath *dp)
+{
+	if (dp->tun_offloads & (TUN_F_TSO4 | TUN_F_TSO6))
+		return OFFLOAD_IP_MAX;
+	return session_tun_mtu(&dp->session);
+}
+
 /* Fills one bundle from the TUN and sends it; true when the TUN is empty. */
 static bool fill_and_send(struct datapath *dp)
 {
 	struct proto_builder builder;
-	size_t need = session_tun_mtu(&dp->session);
+	size_t need = tun_packet_max(dp);
 	bool drained = false;
 
 	proto_builder_init(&builder, dp->tx_buf, session_tx_limit(&dp->session));
 	while (proto_builder_room(&builder) >= need) {
 		size_t room = proto_builder_room(&builder);
-		ssize_t n = read(dp->tun_fd, proto_builder_payload(&builder),
-				 room > PROTO_MTU_MAX ? PROTO_MTU_MAX : room);
+		size_t cap = room > OFFLOAD_IP_MAX ? OFFLOAD_IP_MAX : room;
+		struct virtio_net_hdr vnet;
+		ssize_t n = tun_read(dp, proto_builder_payload(&builder), cap, &vnet);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -98,6 +134,16 @@ static bool fill_and_send(struct datapath *dp)
 			drained = true;
 			break;
 		}
+		if ((size_t)n > cap) {
+			/* Queued before TSO was turned off or the MTU lowered. */
+			stats.tun_rx_truncated++;
+			debug("dropped a %zd-byte packet from the TUN: larger than the %zu bytes read",
+			      n, cap);
+			continue;
+		}
+		/* The host needs no metadata: the header is dropped (section 7). */
+		if (vnet.gso_type != VIRTIO_NET_HDR_GSO_NONE)
+			stats.tun_rx_gso++;
 		proto_builder_commit(&builder, PROTO_CHANNEL_IP, (size_t)n);
 		stats.tun_rx_packets++;
 	}
@@ -123,22 +169,76 @@ void datapath_tun_event(struct datapath *dp, uint32_t events)
 	}
 }
 
+/* Writes one packet after its virtio_net_hdr (when the TUN has one), with
+ * no copy; true when the TUN took it whole. */
+static bool tun_write(struct datapath *dp, const struct virtio_net_hdr *vnet,
+		      const uint8_t *packet, size_t len)
+{
+	struct iovec iov[2] = { { .iov_base = (void *)(uintptr_t)vnet, .iov_len = sizeof(*vnet) },
+				{ .iov_base = (void *)(uintptr_t)packet, .iov_len = len } };
+	size_t total = len;
+	ssize_t n;
+
+	if (dp->vnet_hdr_len) {
+		total += sizeof(*vnet);
+		n = writev(dp->tun_fd, iov, 2);
+	} else {
+		n = write(dp->tun_fd, packet, len);
+	}
+	if (n == (ssize_t)total)
+		return true;
+	stats.tun_write_errors++;
+	debug("TUN write of %zu bytes: %s", len, n < 0 ? strerror(errno) : "short");
+	return false;
+}
+
+static void offload_dropped(struct datapath *dp, const char *reason)
+{
+	uint64_t now = clock_now_ms();
+
+	stats.ip_rx_offload_malformed++;
+	if (dp->offload_warned_ms && now - dp->offload_warned_ms < OFFLOAD_WARN_INTERVAL_MS) {
+		debug("dropped an IP frame with OFFLOAD: %s", reason);
+		return;
+	}
+	dp->offload_warned_ms = now;
+	warn("dropped an IP frame with OFFLOAD: %s (%llu so far; logged at most every 10 s)",
+	     reason, (unsigned long long)stats.ip_rx_offload_malformed);
+}
+
 static void deliver_ip(struct datapath *dp, const struct proto_frame *frame)
 {
+	struct virtio_net_hdr vnet = { 0 };
+	const uint8_t *packet = frame->payload;
+	size_t len = frame->len;
+
 	if (!session_configured(&dp->session)) {
 		stats.ip_rx_unconfigured++;
 		return;
 	}
-	if (!proto_ip_frame_valid(frame->payload, frame->len, session_config_mtu(&dp->session))) {
+	uint32_t mtu = session_config_mtu(&dp->session);
+	if (frame->flags & PROTO_FRAME_F_OFFLOAD) {
+		if (!dp->offload) {
+			offload_dropped(dp, "offload is not in use (CAPS bit 1 not in both HELLOs)");
+			return;
+		}
+		enum offload_status status = offload_parse(frame->payload, frame->len, mtu, &vnet,
+							   &packet, &len);
+		if (status != OFFLOAD_OK) {
+			offload_dropped(dp, offload_status_name(status));
+			return;
+		}
+	} else if (!proto_ip_frame_valid(packet, len, mtu)) {
 		stats.ip_rx_malformed++;
 		return;
 	}
-	ssize_t n = write(dp->tun_fd, frame->payload, frame->len);
-	if (n == (ssize_t)frame->len) {
-		stats.ip_rx++;
-	} else {
-		stats.tun_write_errors++;
-		debug("TUN write of %u bytes: %s", frame->len, n < 0 ? strerror(errno) : "short");
+	if (!tun_write(dp, &vnet, packet, len))
+		return;
+	stats.ip_rx++;
+	if (frame->flags & PROTO_FRAME_F_OFFLOAD) {
+		stats.ip_rx_offload++;
+		if (vnet.gso_type != VIRTIO_NET_HDR_GSO_NONE)
+			stats.ip_rx_gso++;
 	}
 }
 
@@ -284,14 +384,47 @@ static void hook_peer_lost(void *ctx, const char *reason)
 	dp->link->ops->reset(dp->link, reason);
 }
 
+/* Offload came into or went out of use: the TUN's offloads follow, so the
+ * kernel hands us super-segments and partial checksums only while the host
+ * takes them. TSO only when a 64 KiB packet fits the host's bundles. */
+static void hook_offload_changed(void *ctx, bool in_use)
+{
+	struct datapath *dp = ctx;
+	unsigned want = 0;
+
+	dp->offload = in_use;
+	if (in_use) {
+		bool fits = session_tx_limit(&dp->session) >=
+			    PROTO_BUNDLE_HDR_LEN + PROTO_FRAME_HDR_LEN + OFFLOAD_IP_MAX;
+		want = fits ? TUN_OFFLOADS_TSO : TUN_OFFLOADS_CSUM;
+		if (!fits)
+			info("the host's bundle limit %u cannot carry 64 KiB packets: checksum offload only, no TSO",
+			     session_tx_limit(&dp->session));
+	}
+	if (want != dp->tun_offloads) {
+		if (tun_set_offload(dp->tun_fd, want)) {
+			err("cannot %s TUN offloads: %s", want ? "turn on" : "turn off",
+			    strerror(errno));
+			if (want)
+				return; /* stay as we were: plain packets to the host */
+		}
+		dp->tun_offloads = want;
+	}
+	info("offload %s: %s", in_use ? "on" : "off",
+	     !in_use ? "plain packets of at most the MTU each way" :
+	     want == TUN_OFFLOADS_TSO ? "TSO and partial checksums to the host, OFFLOAD frames from it" :
+	     "partial checksums to the host, OFFLOAD frames from it");
+}
+
 static const struct session_hooks datapath_session_hooks = {
 	.send_control = hook_send_control,
 	.apply_config = hook_apply_config,
 	.peer_lost = hook_peer_lost,
+	.offload_changed = hook_offload_changed,
 };
 
-int datapath_init(struct datapath *dp, int epoll_fd, int tun_fd, struct apply *apply,
-		  const struct session_params *params)
+int datapath_init(struct datapath *dp, int epoll_fd, int tun_fd, const struct tun_info *tun,
+		  struct apply *apply, const struct session_params *params)
 {
 	struct epoll_event ev = { .events = EPOLLIN,
 				  .data.u64 = epoll_ref(EPOLL_OWNER_TUN, tun_fd) };
@@ -301,6 +434,7 @@ int datapath_init(struct datapath *dp, int epoll_fd, int tun_fd, struct apply *a
 	dp->tun_fd = tun_fd;
 	dp->apply = apply;
 	dp->rx_limit = params->max_bundle;
+	dp->vnet_hdr_len = tun->vnet_hdr_len;
 	dp->tx_buf = malloc(PROTO_BUNDLE_ABS_MAX);
 	if (!dp->tx_buf) {
 		err("out of memory");

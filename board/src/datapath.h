@@ -1,6 +1,7 @@
 /* The data path: TUN reads aggregated into bundles for the link, received
  * bundles validated whole and dispatched (control to the session, IP to the
- * TUN). It wires the link's callbacks and the session's hooks together. */
+ * TUN, with offload headers mapped to the TUN's). It wires the link's
+ * callbacks and the session's hooks together. */
 #ifndef QB_DATAPATH_H
 #define QB_DATAPATH_H
 
@@ -10,6 +11,7 @@
 #include "apply.h"
 #include "link.h"
 #include "session.h"
+#include "tun.h"
 
 struct datapath {
 	int epoll_fd;
@@ -22,13 +24,17 @@ struct datapath {
 	struct session session;
 	uint8_t *tx_buf;	/* one bundle of up to PROTO_BUNDLE_ABS_MAX */
 	uint32_t rx_limit;	/* the MAX_BUNDLE we advertised */
+	size_t vnet_hdr_len;	/* before every TUN packet: 10, or 0 without IFF_VNET_HDR */
+	bool offload;		/* section 7 in use: OFFLOAD frames from the host accepted */
+	unsigned tun_offloads;	/* TUN_F_* now set with TUNSETOFFLOAD */
+	uint64_t offload_warned_ms;	/* last log of a dropped OFFLOAD frame */
 };
 
 extern const struct link_callbacks datapath_link_callbacks;
 
-/* Registers tun_fd with epoll_fd; 0 or -1 (logged). */
-int datapath_init(struct datapath *dp, int epoll_fd, int tun_fd, struct apply *apply,
-		  const struct session_params *params);
+/* Registers tun_fd (opened as tun says) with epoll_fd; 0 or -1 (logged). */
+int datapath_init(struct datapath *dp, int epoll_fd, int tun_fd, const struct tun_info *tun,
+		  struct apply *apply, const struct session_params *params);
 void datapath_set_link(struct datapath *dp, struct link *link);
 void datapath_tun_event(struct datapath *dp, uint32_t events);
 int datapath_timeout_ms(struct datapath *dp);

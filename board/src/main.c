@@ -122,7 +122,8 @@ static int run(const struct options *options)
 	     QBNETD_VERSION, serial, serial_source, link_text, options->tun, policy,
 	     options->resolv_conf ? options->resolv_conf : "none", options->state_dir);
 
-	int tun_fd = tun_open(options->tun, err_text, sizeof(err_text));
+	struct tun_info tun;
+	int tun_fd = tun_open(options->tun, &tun, err_text, sizeof(err_text));
 	if (tun_fd < 0) {
 		err("%s", err_text);
 		return 1;
@@ -139,7 +140,7 @@ static int run(const struct options *options)
 	const struct session_params params = {
 		.max_bundle = options->max_bundle,
 		.mtu_max = PROTO_MTU_MAX,
-		.caps = ipv6 ? PROTO_CAP_IPV6 : 0,
+		.caps = (ipv6 ? PROTO_CAP_IPV6 : 0) | (tun.offload ? PROTO_CAP_OFFLOAD : 0),
 		.serial = serial,
 		.software = "qbnetd " QBNETD_VERSION,
 	};
@@ -151,7 +152,7 @@ static int run(const struct options *options)
 		err("cannot set up epoll: %s", strerror(errno));
 		return 1;
 	}
-	if (datapath_init(&dp, epoll_fd, tun_fd, &apply, &params))
+	if (datapath_init(&dp, epoll_fd, tun_fd, &tun, &apply, &params))
 		return 1;
 	char ffs_dir[PATH_MAX];
 	if (options->usb_ffs)

@@ -108,10 +108,27 @@ static void send_keepalive(struct session *session, bool is_echo, uint32_t echo)
 	send_control(session, &msg);
 }
 
+static void set_offload(struct session *session, bool in_use)
+{
+	if (session->offload == in_use)
+		return;
+	session->offload = in_use;
+	if (session->hooks->offload_changed)
+		session->hooks->offload_changed(session->ctx, in_use);
+}
+
+/* Nothing is known about the host until its HELLO: no offload. */
+static void forget_peer(struct session *session)
+{
+	session->peer_hello = false;
+	session->peer_caps = 0;
+	set_offload(session, false);
+}
+
 void session_link_up(struct session *session, uint64_t now)
 {
 	session->state = SESSION_WAIT_CONFIG;
-	session->peer_hello = false;
+	forget_peer(session);
 	session->last_rx_ms = now;
 	session->last_tx_ms = now;
 	send_hello(session);
@@ -127,7 +144,7 @@ void session_restart(struct session *session, uint64_t now)
 void session_link_down(struct session *session)
 {
 	session->state = SESSION_DOWN;
-	session->peer_hello = false;
+	forget_peer(session);
 }
 
 void session_bundle_received(struct session *session, uint64_t now)
@@ -153,9 +170,9 @@ static void handle_hello(struct session *session, const struct proto_hello *hell
 	printable(hello->software, hello->software_len, software, sizeof(software));
 	uint16_t version = session_negotiate(PROTO_VERSION_MIN, PROTO_VERSION_MAX,
 					     hello->version_min, hello->version_max);
-	info("HELLO from host: software '%s', protocol %u-%u, max bundle %u",
+	info("HELLO from host: software '%s', protocol %u-%u, max bundle %u, caps 0x%x",
 	     hello->software_len ? software : "unknown", hello->version_min,
-	     hello->version_max, hello->max_bundle);
+	     hello->version_max, hello->max_bundle, hello->caps);
 
 	/* Every host HELLO gets a HELLO back, even an incompatible one. */
 	send_hello(session);
@@ -167,7 +184,7 @@ static void handle_hello(struct session *session, const struct proto_hello *hell
 		send_error(session, PROTO_ERR_VERSION, text);
 		err("%s: update the older of qbnetd and qbnet", text);
 		session->state = SESSION_INCOMPATIBLE;
-		session->peer_hello = false;
+		forget_peer(session);
 		return;
 	}
 	if (session->state == SESSION_CONFIGURED)
@@ -175,7 +192,9 @@ static void handle_hello(struct session *session, const struct proto_hello *hell
 	session->version = version;
 	session->peer_hello = true;
 	session->peer_max_bundle = hello->max_bundle;
+	session->peer_caps = hello->caps;
 	session->state = SESSION_WAIT_CONFIG;
+	set_offload(session, session->params.caps & hello->caps & PROTO_CAP_OFFLOAD);
 }
 
 static void handle_config(struct session *session, const struct proto_config *config)
@@ -294,7 +313,7 @@ void session_tick(struct session *session, uint64_t now)
 	if (now - session->last_rx_ms >= SESSION_PEER_TIMEOUT_MS) {
 		stats.peer_timeouts++;
 		session->state = SESSION_DOWN;
-		session->peer_hello = false;
+		forget_peer(session);
 		session->hooks->peer_lost(session->ctx, "no bundle from the host for 5 s");
 		return;
 	}
@@ -325,4 +344,9 @@ uint16_t session_tun_mtu(const struct session *session)
 uint16_t session_config_mtu(const struct session *session)
 {
 	return session->config.mtu;
+}
+
+bool session_offload(const struct session *session)
+{
+	return session->offload;
 }

@@ -22,6 +22,9 @@ struct session_hooks {
 			    char *err, size_t err_len);
 	/* The host has been silent too long: drop the link. */
 	void (*peer_lost)(void *ctx, const char *reason);
+	/* Offload (PROTOCOL.md section 7) came into use (both HELLOs carry CAPS
+	 * bit 1) or went out of use (a new session, link down). Optional. */
+	void (*offload_changed)(void *ctx, bool in_use);
 };
 
 struct session_params {
@@ -47,6 +50,8 @@ struct session {
 	bool peer_hello;	/* a compatible host HELLO arrived on this link */
 	uint16_t version;
 	uint32_t peer_max_bundle;
+	uint32_t peer_caps;
+	bool offload;		/* both HELLOs of this session carry CAPS bit 1 */
 	bool applied;		/* config/mtu below are in effect */
 	struct proto_config config;
 	uint16_t mtu;
@@ -82,6 +87,8 @@ uint32_t session_tx_limit(const struct session *session);
 uint16_t session_tun_mtu(const struct session *session);
 /* MTU the host configured: the limit for IP frames it sends. */
 uint16_t session_config_mtu(const struct session *session);
+/* Offload is in use: our HELLO and this session's host HELLO carry CAPS bit 1. */
+bool session_offload(const struct session *session);
 
 /* Highest version in both ranges, 0 when they do not overlap. */
 uint16_t session_negotiate(uint16_t our_min, uint16_t our_max, uint16_t peer_min,

@@ -37,8 +37,13 @@
 	X(ip_rx, "IP frames written to the TUN")                              \
 	X(ip_rx_unconfigured, "IP frames dropped: session not configured")    \
 	X(ip_rx_malformed, "IP frames dropped: malformed")                    \
+	X(ip_rx_offload, "IP frames with OFFLOAD written to the TUN")         \
+	X(ip_rx_gso, "of which TCP super-segments (GSO)")                     \
+	X(ip_rx_offload_malformed, "IP frames with OFFLOAD dropped: malformed or offload not in use") \
 	X(tun_write_errors, "IP frames dropped: TUN write failed")            \
 	X(tun_rx_packets, "packets read from the TUN and sent")               \
+	X(tun_rx_gso, "of which TCP super-segments (TSO)")                    \
+	X(tun_rx_truncated, "packets read from the TUN and dropped: larger than the read") \
 	X(tun_rx_dropped, "packets read from the TUN and dropped: no session") \
 	X(tun_read_errors, "TUN read errors")
 

@@ -111,8 +111,8 @@ check "fake host listens" host listen
 start_qbnetd
 
 check "qbnetd connects and exchanges HELLO" host accept 5
-check "board HELLO: role board, version 1-1, max bundle, MTU 65535, serial, software, IPv6 cap" \
-	grep -q "role=1 version=1-1 max_bundle=262144 mtu=65535 serial=TEST-0001 software=qbnetd [0-9.]* caps=1" <<<"$REPLY_LINE"
+check "board HELLO: role board, version 1-1, max bundle, MTU 65535, serial, software, IPv6 and offload caps" \
+	grep -q "role=1 version=1-1 max_bundle=262144 mtu=65535 serial=TEST-0001 software=qbnetd [0-9.]* caps=3" <<<"$REPLY_LINE"
 check "qb0 gets 10.113.98.2/24" wait_for 5 "ip -n $NS -4 addr show dev qb0 | grep -q 'inet 10.113.98.2/24'"
 check "qb0 MTU is 65520 and up" wait_for 2 "ip -n $NS link show qb0 | grep -q 'mtu 65520.*state UNKNOWN'"
 check "IPv4 default route via 10.113.98.1 dev qb0 onlink" \

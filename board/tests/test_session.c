@@ -20,6 +20,8 @@ static struct fake {
 	uint16_t applied_mtu;
 	const char *apply_error;	/* non-NULL: apply fails with this */
 	unsigned peer_lost_calls;
+	unsigned offload_calls;
+	bool offload;		/* last value given to offload_changed */
 } fake;
 
 static bool fake_send(void *ctx, const uint8_t *payload, size_t len)
@@ -56,10 +58,18 @@ static void fake_peer_lost(void *ctx, const char *reason)
 	fake.peer_lost_calls++;
 }
 
+static void fake_offload_changed(void *ctx, bool in_use)
+{
+	(void)ctx;
+	fake.offload_calls++;
+	fake.offload = in_use;
+}
+
 static const struct session_hooks hooks = {
 	.send_control = fake_send,
 	.apply_config = fake_apply,
 	.peer_lost = fake_peer_lost,
+	.offload_changed = fake_offload_changed,
 };
 
 static const struct session_params params = {
@@ -83,6 +93,20 @@ static void feed(struct session *session, const struct proto_control *msg, uint6
 	CHECK(len > 0, "test message does not encode");
 	session_bundle_received(session, now);
 	session_control(session, payload, len, now);
+}
+
+static void feed_hello_caps(struct session *session, uint16_t min, uint16_t max,
+			    uint32_t max_bundle, uint8_t role, uint32_t caps, uint64_t now)
+{
+	struct proto_control msg = { .type = PROTO_HELLO };
+
+	msg.hello.version_min = min;
+	msg.hello.version_max = max;
+	msg.hello.role = role;
+	msg.hello.max_bundle = max_bundle;
+	msg.hello.has_caps = caps != 0;
+	msg.hello.caps = caps;
+	feed(session, &msg, now);
 }
 
 static void feed_hello(struct session *session, uint16_t min, uint16_t max, uint32_t max_bundle,
@@ -344,6 +368,56 @@ static void test_usb_requests(void)
 	      "the same CONFIG after a restart changes nothing");
 }
 
+/* Offload is in use while both HELLOs of the session carry CAPS bit 1; the
+ * hook hears each change once. */
+static void test_offload(void)
+{
+	struct session s;
+	struct session_params with_offload = params;
+	struct proto_control config = config_msg(1500, 2);
+
+	with_offload.caps = PROTO_CAP_IPV6 | PROTO_CAP_OFFLOAD;
+	memset(&fake, 0, sizeof(fake));
+	session_init(&s, &with_offload, &hooks, NULL);
+	session_link_up(&s, 0);
+	CHECK(fake.sent[0].hello.caps == 3, "board HELLO carries CAPS bits 0 and 1");
+	CHECK(!session_offload(&s) && fake.offload_calls == 0, "off before the host's HELLO");
+
+	feed_hello_caps(&s, 1, 1, 262144, PROTO_ROLE_HOST, PROTO_CAP_OFFLOAD, 10);
+	CHECK(session_offload(&s) && fake.offload_calls == 1 && fake.offload,
+	      "on with CAPS bit 1 in both HELLOs");
+	feed(&s, &config, 20);
+	CHECK(session_configured(&s) && session_offload(&s), "still on once configured");
+	feed_hello_caps(&s, 1, 1, 262144, PROTO_ROLE_HOST, 0xffffffffu, 30);
+	CHECK(session_offload(&s) && fake.offload_calls == 1, "a second HELLO with it: no change");
+
+	feed_hello_caps(&s, 1, 1, 262144, PROTO_ROLE_HOST, PROTO_CAP_IPV6, 40);
+	CHECK(!session_offload(&s) && fake.offload_calls == 2 && !fake.offload,
+	      "a new session without CAPS bit 1 turns it off");
+	feed_hello_caps(&s, 1, 1, 262144, PROTO_ROLE_HOST, PROTO_CAP_OFFLOAD, 50);
+	CHECK(session_offload(&s) && fake.offload_calls == 3, "and a new one with it on");
+
+	session_restart(&s, 60);
+	CHECK(!session_offload(&s) && fake.offload_calls == 4, "RESET_LINK: off until a HELLO");
+	feed_hello_caps(&s, 1, 1, 262144, PROTO_ROLE_HOST, PROTO_CAP_OFFLOAD, 70);
+	feed_hello_caps(&s, 2, 3, 262144, PROTO_ROLE_HOST, PROTO_CAP_OFFLOAD, 80);
+	CHECK(!session_offload(&s) && fake.offload_calls == 6, "incompatible HELLO: off");
+	feed_hello_caps(&s, 1, 1, 262144, PROTO_ROLE_HOST, PROTO_CAP_OFFLOAD, 90);
+	session_link_down(&s);
+	CHECK(!session_offload(&s) && fake.offload_calls == 8, "link down: off");
+	session_link_up(&s, 100);
+	feed_hello_caps(&s, 1, 1, 262144, PROTO_ROLE_HOST, PROTO_CAP_OFFLOAD, 100);
+	session_tick(&s, 100 + SESSION_PEER_TIMEOUT_MS);
+	CHECK(!session_offload(&s) && fake.peer_lost_calls == 1, "host silent: off");
+
+	/* A board whose TUN cannot offload never turns it on. */
+	memset(&fake, 0, sizeof(fake));
+	session_init(&s, &params, &hooks, NULL);
+	session_link_up(&s, 0);
+	feed_hello_caps(&s, 1, 1, 262144, PROTO_ROLE_HOST, PROTO_CAP_OFFLOAD, 10);
+	CHECK(!session_offload(&s) && fake.offload_calls == 0, "not offered: never on");
+}
+
 int main(void)
 {
 	test_usb_requests();
@@ -353,5 +427,6 @@ int main(void)
 	test_mtu_clamp();
 	test_incompatible();
 	test_liveness();
+	test_offload();
 	return checks_report("test_session");
 }

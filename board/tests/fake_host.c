@@ -1,9 +1,15 @@
 /* A scripted stand-in for the host driver, for tests/netns-test.sh: listens
- * on a Unix socket, speaks the session (HELLO, CONFIG, KEEPALIVE) and runs
- * commands read from stdin, answering each with one "ok ..." or "fail ..." line.
+ * on a Unix socket, speaks the session (HELLO, CONFIG, KEEPALIVE), plays one
+ * end of a TCP connection for the offload tests (PROTOCOL.md section 7) and
+ * runs commands read from stdin, answering each with one "ok ..." or
+ * "fail ..." line.
  * Usage: fake_host SOCKET [--ipv6]
  * Commands: listen | accept SECS | rehello SECS | ping SECS | malformed |
- *           badheader SECS | stall SECS | silent SECS | close | quit */
+ *           badheader SECS | stall SECS | silent SECS | close | quit |
+ *           caps N (CAPS of later HELLOs; default 2: OFFLOAD) |
+ *           mtu N (MTU of later CONFIGs; default 65520) |
+ *           tcplisten 4|6 PORT | tcprecv BYTES SECS |
+ *           tcpsend 4|6 PORT BYTES GSO_SIZE SECS | badoffload */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,6 +25,8 @@
 
 #include "bytes.h"
 #include "clock.h"
+#include "offload.h"
+#include "pattern.h"
 #include "proto.h"
 #include "stream.h"
 
@@ -31,6 +39,8 @@ static struct stream_rx rx;
 static uint8_t rx_buf[RX_LIMIT + STREAM_SLACK];
 static uint64_t last_tx_ms;
 static uint32_t seq;
+static uint32_t host_caps = PROTO_CAP_OFFLOAD;
+static uint16_t config_mtu = 65520;
 
 /* What the board sent, for the commands to wait on. */
 static struct {
@@ -71,7 +81,8 @@ static int send_all(const uint8_t *data, size_t len)
 	return 0;
 }
 
-static int send_frame(uint16_t channel, const uint8_t *payload, size_t len)
+/* One bundle holding one frame with the given frame flags. */
+static int send_frame_flags(uint16_t channel, uint16_t flags, const uint8_t *payload, size_t len)
 {
 	static uint8_t bundle[RX_LIMIT];
 	struct proto_builder builder;
@@ -79,7 +90,13 @@ static int send_frame(uint16_t channel, const uint8_t *payload, size_t len)
 	proto_builder_init(&builder, bundle, sizeof(bundle));
 	if (!proto_builder_add(&builder, channel, payload, len))
 		return -1;
+	put_le16(bundle + PROTO_BUNDLE_HDR_LEN + 2, flags);
 	return send_all(bundle, proto_builder_finish(&builder));
+}
+
+static int send_frame(uint16_t channel, const uint8_t *payload, size_t len)
+{
+	return send_frame_flags(channel, 0, payload, len);
 }
 
 static int send_control(const struct proto_control *msg)
@@ -98,6 +115,8 @@ static int send_hello(void)
 	msg.hello.version_max = 1;
 	msg.hello.role = PROTO_ROLE_HOST;
 	msg.hello.max_bundle = RX_LIMIT;
+	msg.hello.has_caps = true;
+	msg.hello.caps = host_caps;
 	msg.hello.software_len = (uint8_t)snprintf(msg.hello.software, sizeof(msg.hello.software),
 						   "fake_host test");
 	return send_control(&msg);
@@ -108,7 +127,7 @@ static int send_config(void)
 	struct proto_control msg = { .type = PROTO_CONFIG };
 	struct proto_config *c = &msg.config;
 
-	c->mtu = 65520;
+	c->mtu = config_mtu;
 	inet_pton(AF_INET, "10.113.98.2", c->ipv4);
 	c->ipv4_prefix = 24;
 	c->has_gateway4 = true;
@@ -195,6 +214,458 @@ static void check_ip_frame(const uint8_t *p, size_t len)
 	seen.echo_reply_len = len;
 }
 
+static void pump(int ms, const bool *done);
+
+/* ---- One TCP connection with the board, for the offload tests ----
+ * Just enough TCP for one transfer each way over a lossless link: the
+ * handshake, in-order data checked against tests/pattern.h, cumulative ACKs,
+ * FIN. It also classifies every packet of the connection that the board
+ * sends: its size against the MTU, and whether its checksum is complete or
+ * holds only the pseudo-header sum (a partial checksum, section 7). */
+
+#define TCP_HOST_ISS 0x71620000u
+#define TCP_WSCALE 7
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+#define TCP_FIN 0x01
+#define TCP_PACKET_MAX 65535
+#define NEGATIVE_CONTROL_BYTES 1000
+
+static struct {
+	int family;			/* 4 or 6; 0: no connection */
+	uint8_t host_addr[16], board_addr[16];
+	uint16_t host_port, board_port;
+	bool listening;			/* waiting for the board's SYN */
+	bool established;
+	bool fin_received, fin_sent, reset;
+	uint32_t snd_nxt, rcv_nxt, board_acked;
+	uint64_t received;		/* in-order bytes from the board */
+	bool pattern_broken;
+	uint64_t pattern_error_at;
+	unsigned frames, over_mtu, csum_full, csum_partial, csum_bad, bad_len;
+	size_t max_ip_len;
+	uint16_t ip_id;
+} tcp;
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	put_be16(p, (uint16_t)(v >> 16));
+	put_be16(p + 2, (uint16_t)v);
+}
+
+static uint32_t sum_bytes(const uint8_t *data, size_t len, uint32_t sum)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(data[i] << 8 | data[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)data[len - 1] << 8;
+	return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+static size_t ip_hdr_len(int family)
+{
+	return family == 4 ? 20 : 40;
+}
+
+/* The TCP pseudo-header sum from src to dst for tcp_len bytes. */
+static uint32_t pseudo_sum(int family, const uint8_t *src, const uint8_t *dst, size_t tcp_len)
+{
+	size_t addr_len = family == 4 ? 4 : 16;
+	uint32_t sum = sum_bytes(src, addr_len, 0);
+
+	sum = sum_bytes(dst, addr_len, sum);
+	return sum + 6 + (uint32_t)(tcp_len >> 16) + (uint32_t)(tcp_len & 0xffff);
+}
+
+enum tcp_csum { CSUM_FULL, CSUM_PARTIAL_ONLY };
+
+/* Builds host -> board IP + TCP with options and payload_len bytes of the
+ * pattern from stream offset (inverted when invert). Returns the IP length. */
+static size_t build_tcp(uint8_t *packet, uint8_t flags, const uint8_t *options,
+			size_t options_len, size_t payload_len, uint64_t offset, bool invert,
+			enum tcp_csum csum)
+{
+	size_t iph = ip_hdr_len(tcp.family), th = 20 + options_len;
+	size_t len = iph + th + payload_len;
+	uint8_t *t = packet + iph;
+
+	memset(packet, 0, iph + th);
+	if (tcp.family == 4) {
+		packet[0] = 0x45;
+		put_be16(packet + 2, (uint16_t)len);
+		put_be16(packet + 4, tcp.ip_id++);
+		packet[6] = 0x40; /* DF */
+		packet[8] = 64;
+		packet[9] = 6;
+		memcpy(packet + 12, tcp.host_addr, 4);
+		memcpy(packet + 16, tcp.board_addr, 4);
+		put_be16(packet + 10, checksum(packet, 20));
+	} else {
+		packet[0] = 0x60;
+		put_be16(packet + 4, (uint16_t)(len - 40));
+		packet[6] = 6;
+		packet[7] = 64;
+		memcpy(packet + 8, tcp.host_addr, 16);
+		memcpy(packet + 24, tcp.board_addr, 16);
+	}
+	put_be16(t, tcp.host_port);
+	put_be16(t + 2, tcp.board_port);
+	put_be32(t + 4, tcp.snd_nxt);
+	put_be32(t + 8, (flags & TCP_ACK) ? tcp.rcv_nxt : 0);
+	t[12] = (uint8_t)(th / 4 << 4);
+	t[13] = flags;
+	put_be16(t + 14, 0xffff);
+	if (options_len)
+		memcpy(t + 20, options, options_len);
+	for (size_t i = 0; i < payload_len; i++) {
+		uint8_t byte = pattern_byte(offset + i);
+		t[th + i] = invert ? (uint8_t)~byte : byte;
+	}
+	uint32_t pseudo = pseudo_sum(tcp.family, tcp.host_addr, tcp.board_addr, th + payload_len);
+	if (csum == CSUM_FULL)
+		put_be16(t + 16, (uint16_t)~fold(sum_bytes(t, th + payload_len, pseudo)));
+	else
+		put_be16(t + 16, fold(pseudo)); /* what a CHECKSUM_PARTIAL sender leaves */
+	return len;
+}
+
+static int tcp_send_control(uint8_t flags, const uint8_t *options, size_t options_len)
+{
+	static uint8_t packet[128];
+	size_t len = build_tcp(packet, flags, options, options_len, 0, 0, false, CSUM_FULL);
+
+	return send_frame(PROTO_CHANNEL_IP, packet, len);
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static bool seq_after(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) > 0;
+}
+
+/* Is this IP packet a TCP segment of our connection, board -> host? Sets
+ * the TCP header's offset. */
+static bool tcp_ours(const uint8_t *p, size_t len, size_t *tcp_offset)
+{
+	size_t iph = ip_hdr_len(tcp.family);
+
+	if (!tcp.family || len < iph + 20)
+		return false;
+	if (tcp.family == 4 && (p[0] != 0x45 || p[9] != 6 || memcmp(p + 12, tcp.board_addr, 4) ||
+				memcmp(p + 16, tcp.host_addr, 4)))
+		return false;
+	if (tcp.family == 6 && (p[0] >> 4 != 6 || p[6] != 6 || memcmp(p + 8, tcp.board_addr, 16) ||
+				memcmp(p + 24, tcp.host_addr, 16)))
+		return false;
+	const uint8_t *t = p + iph;
+	if ((t[2] << 8 | t[3]) != tcp.host_port)
+		return false;
+	if (!tcp.listening && (t[0] << 8 | t[1]) != tcp.board_port)
+		return false;
+	*tcp_offset = iph;
+	return true;
+}
+
+static void tcp_classify(const uint8_t *p, size_t len, size_t iph)
+{
+	const uint8_t *t = p + iph;
+	size_t tcp_len = len - iph;
+	size_t announced = tcp.family == 4 ? (size_t)(p[2] << 8 | p[3]) :
+			   (size_t)(p[4] << 8 | p[5]) + 40;
+	uint32_t pseudo = pseudo_sum(tcp.family, tcp.board_addr, tcp.host_addr, tcp_len);
+
+	tcp.frames++;
+	if (len > tcp.max_ip_len)
+		tcp.max_ip_len = len;
+	if (len > config_mtu)
+		tcp.over_mtu++;
+	if (announced != len)
+		tcp.bad_len++;
+	if (fold(sum_bytes(t, tcp_len, pseudo)) == 0xffff)
+		tcp.csum_full++;
+	else if ((t[16] << 8 | t[17]) == fold(pseudo))
+		tcp.csum_partial++;
+	else
+		tcp.csum_bad++;
+}
+
+static void tcp_input(const uint8_t *p, size_t len)
+{
+	static const uint8_t syn_options[] = { 2, 4, 0, 0, 1, 3, 3, TCP_WSCALE };
+	size_t iph;
+
+	if (!tcp_ours(p, len, &iph))
+		return;
+	tcp_classify(p, len, iph);
+	const uint8_t *t = p + iph;
+	size_t th = (size_t)(t[12] >> 4) * 4;
+	if (th < 20 || iph + th > len)
+		return;
+	uint8_t flags = t[13];
+	uint32_t seg_seq = get_be32(t + 4), seg_ack = get_be32(t + 8);
+	size_t payload_len = len - iph - th;
+
+	if (flags & TCP_RST) {
+		tcp.reset = true;
+		return;
+	}
+	if (tcp.listening && (flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+		uint8_t options[sizeof(syn_options)];
+		memcpy(options, syn_options, sizeof(options));
+		put_be16(options + 2, (uint16_t)(config_mtu - iph - 20));
+		tcp.board_port = (uint16_t)(t[0] << 8 | t[1]);
+		tcp.rcv_nxt = seg_seq + 1;
+		tcp.snd_nxt = TCP_HOST_ISS;
+		tcp_send_control(TCP_SYN | TCP_ACK, options, sizeof(options));
+		tcp.snd_nxt = TCP_HOST_ISS + 1;
+		tcp.listening = false;
+		tcp.established = true;
+		return;
+	}
+	if (!tcp.established) {
+		/* Our SYN's answer. */
+		if ((flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK) &&
+		    seg_ack == TCP_HOST_ISS + 1) {
+			tcp.rcv_nxt = seg_seq + 1;
+			tcp.snd_nxt = TCP_HOST_ISS + 1;
+			tcp.board_acked = seg_ack;
+			tcp.established = true;
+			tcp_send_control(TCP_ACK, NULL, 0);
+		}
+		return;
+	}
+	if ((flags & TCP_ACK) && seq_after(seg_ack, tcp.board_acked))
+		tcp.board_acked = seg_ack;
+	bool answer = false;
+	if (payload_len) {
+		answer = true;
+		if (seg_seq == tcp.rcv_nxt) {
+			for (size_t i = 0; i < payload_len && !tcp.pattern_broken; i++) {
+				if (t[th + i] != pattern_byte(tcp.received + i)) {
+					tcp.pattern_broken = true;
+					tcp.pattern_error_at = tcp.received + i;
+				}
+			}
+			tcp.received += payload_len;
+			tcp.rcv_nxt += (uint32_t)payload_len;
+		}
+	}
+	if ((flags & TCP_FIN) && seg_seq + (uint32_t)payload_len == tcp.rcv_nxt) {
+		tcp.rcv_nxt++;
+		tcp.fin_received = true;
+		answer = true;
+	}
+	if (!answer)
+		return;
+	if (tcp.fin_received && !tcp.fin_sent) {
+		tcp_send_control(TCP_FIN | TCP_ACK, NULL, 0);
+		tcp.snd_nxt++;
+		tcp.fin_sent = true;
+	} else {
+		tcp_send_control(TCP_ACK, NULL, 0);
+	}
+}
+
+static bool tcp_start(const char *family_text, int port)
+{
+	memset(&tcp, 0, sizeof(tcp));
+	tcp.family = atoi(family_text);
+	if ((tcp.family != 4 && tcp.family != 6) || port <= 0 || port > 65535) {
+		tcp.family = 0;
+		return false;
+	}
+	int af = tcp.family == 4 ? AF_INET : AF_INET6;
+	inet_pton(af, tcp.family == 4 ? "10.113.98.1" : "fd71:6200::1", tcp.host_addr);
+	inet_pton(af, tcp.family == 4 ? "10.113.98.2" : "fd71:6200::2", tcp.board_addr);
+	return true;
+}
+
+static void tcp_stats_reply(void)
+{
+	reply("ok bytes=%llu frames=%u max_ip=%zu over_mtu=%u csum_partial=%u csum_full=%u csum_bad=%u bad_len=%u",
+	      (unsigned long long)tcp.received, tcp.frames, tcp.max_ip_len, tcp.over_mtu,
+	      tcp.csum_partial, tcp.csum_full, tcp.csum_bad, tcp.bad_len);
+}
+
+/* The host end listens: the board connects and sends (tcprecv). */
+static void do_tcplisten(const char *args)
+{
+	char family[8];
+	int port;
+
+	if (sscanf(args, "%7s %d", family, &port) != 2 || !tcp_start(family, port)) {
+		reply("fail usage: tcplisten 4|6 PORT");
+		return;
+	}
+	tcp.host_port = (uint16_t)port;
+	tcp.listening = true;
+	reply("ok listening on %s port %d", family, port);
+}
+
+static void do_tcprecv(const char *args)
+{
+	unsigned long long bytes;
+	int seconds;
+	bool done = false;
+
+	if (sscanf(args, "%llu %d", &bytes, &seconds) != 2 || !tcp.family) {
+		reply("fail usage: tcplisten first, then tcprecv BYTES SECS");
+		return;
+	}
+	uint64_t deadline = clock_now_ms() + (uint64_t)seconds * 1000;
+	while (!done && conn_fd >= 0 && clock_now_ms() < deadline) {
+		pump(50, NULL);
+		done = (tcp.received >= bytes && tcp.fin_received) || tcp.reset ||
+		       tcp.pattern_broken;
+	}
+	if (tcp.pattern_broken)
+		reply("fail byte %llu differs from the pattern", (unsigned long long)tcp.pattern_error_at);
+	else if (tcp.reset)
+		reply("fail the board reset the connection after %llu bytes",
+		      (unsigned long long)tcp.received);
+	else if (tcp.received != bytes || !tcp.fin_received)
+		reply("fail received %llu of %llu bytes%s", (unsigned long long)tcp.received, bytes,
+		      tcp.fin_received ? "" : ", no FIN");
+	else
+		tcp_stats_reply();
+}
+
+/* The host end connects to a listener on the board and sends bytes of the
+ * pattern as one OFFLOAD frame: a TCP super-segment with gso_size (0: no
+ * GSO) and a partial checksum. Before it, a plain frame with the same
+ * sequence number, inverted data and the same partial checksum: the board's
+ * kernel must drop that one (its checksum is wrong for a complete one). */
+static void do_tcpsend(const char *args)
+{
+	static const uint8_t syn_options[] = { 2, 4, 0x05, 0xb4 }; /* MSS 1460 */
+	static uint8_t frame[OFFLOAD_HDR_LEN + TCP_PACKET_MAX];
+	char family[8];
+	int port, gso_size, seconds;
+	unsigned long long bytes;
+
+	if (sscanf(args, "%7s %d %llu %d %d", family, &port, &bytes, &gso_size, &seconds) != 5 ||
+	    !tcp_start(family, port) || gso_size < 0 || gso_size > 65535 ||
+	    bytes > TCP_PACKET_MAX - 60 || bytes < NEGATIVE_CONTROL_BYTES || conn_fd < 0) {
+		reply("fail usage: tcpsend 4|6 PORT BYTES(1000..65475) GSO_SIZE SECS (connected)");
+		return;
+	}
+	tcp.board_port = (uint16_t)port;
+	tcp.host_port = (uint16_t)(40000 + (clock_now_ms() % 20000));
+	tcp.snd_nxt = TCP_HOST_ISS;
+	tcp_send_control(TCP_SYN, syn_options, sizeof(syn_options));
+	tcp.snd_nxt = TCP_HOST_ISS + 1;
+	uint64_t deadline = clock_now_ms() + (uint64_t)seconds * 1000;
+	while (!tcp.established && !tcp.reset && conn_fd >= 0 && clock_now_ms() < deadline)
+		pump(20, NULL);
+	if (!tcp.established) {
+		reply("fail no SYN-ACK from the board%s", tcp.reset ? " (reset)" : "");
+		return;
+	}
+
+	size_t iph = ip_hdr_len(tcp.family);
+	size_t len = build_tcp(frame, TCP_ACK | TCP_PSH, NULL, 0, NEGATIVE_CONTROL_BYTES, 0, true,
+			       CSUM_PARTIAL_ONLY);
+	const uint8_t *segment = frame + iph;
+	uint32_t pseudo = pseudo_sum(tcp.family, tcp.host_addr, tcp.board_addr, len - iph);
+	if (fold(sum_bytes(segment, len - iph, pseudo)) == 0xffff) {
+		reply("fail the negative control's checksum happens to be valid");
+		return;
+	}
+	int rc = send_frame(PROTO_CHANNEL_IP, frame, len);
+
+	const struct offload_hdr hdr = {
+		.flags = OFFLOAD_F_CSUM_PARTIAL,
+		.gso_type = !gso_size ? OFFLOAD_GSO_NONE :
+			    tcp.family == 4 ? OFFLOAD_GSO_TCPV4 : OFFLOAD_GSO_TCPV6,
+		.gso_size = (uint16_t)gso_size,
+		.csum_start = (uint16_t)iph,
+		.csum_offset = OFFLOAD_TCP_CSUM_OFFSET,
+	};
+	offload_hdr_encode(&hdr, frame);
+	len = build_tcp(frame + OFFLOAD_HDR_LEN, TCP_ACK | TCP_PSH, NULL, 0, bytes, 0, false,
+			CSUM_PARTIAL_ONLY);
+	rc |= send_frame_flags(PROTO_CHANNEL_IP, PROTO_FRAME_F_OFFLOAD, frame,
+			       OFFLOAD_HDR_LEN + len);
+	tcp.snd_nxt += (uint32_t)bytes;
+	if (rc) {
+		reply("fail cannot send");
+		return;
+	}
+	while (seq_after(TCP_HOST_ISS + 1 + (uint32_t)bytes, tcp.board_acked) && !tcp.reset &&
+	       conn_fd >= 0 && clock_now_ms() < deadline)
+		pump(20, NULL);
+	/* The board may have acknowledged our FIN too, once its listener closed. */
+	uint32_t acked = tcp.board_acked - (TCP_HOST_ISS + 1);
+	if (seq_after(TCP_HOST_ISS + 1 + (uint32_t)bytes, tcp.board_acked))
+		reply("fail the board acknowledged %u of %llu bytes%s", acked, bytes,
+		      tcp.reset ? " (reset)" : "");
+	else
+		reply("ok acked=%llu ip_len=%zu", bytes, len);
+}
+
+/* OFFLOAD frames the board must drop and count (ip_rx_offload_malformed),
+ * one per rule, in one bundle. */
+static void do_badoffload(void)
+{
+	static uint8_t bundle[32768];
+	static const struct {
+		struct offload_hdr hdr;
+		int version;
+		size_t len;
+	} bad[] = {
+		{ { 0x02, 0, 0, 20, 16 }, 4, 60 },		/* unknown flag */
+		{ { 0x01, 3, 1400, 20, 16 }, 4, 3000 },	/* gso_type 3 */
+		{ { 0x01, 2, 1400, 20, 16 }, 4, 3000 },	/* TCPV6 on IPv4 */
+		{ { 0x01, 1, 0, 20, 16 }, 4, 3000 },		/* GSO without gso_size */
+		{ { 0x01, 0, 0, 20, 100 }, 4, 60 },		/* checksum past the end */
+		{ { 0x01, 1, 65500, 20, 16 }, 4, 3000 },	/* segments above any MTU */
+		{ { 0x01, 0, 0, 20, 16 }, 4, 10 },		/* truncated */
+	};
+	struct proto_builder builder;
+	uint8_t payload[OFFLOAD_HDR_LEN + 3000];
+
+	proto_builder_init(&builder, bundle, sizeof(bundle));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(payload, 0, sizeof(payload));
+		offload_hdr_encode(&bad[i].hdr, payload);
+		uint8_t *ip = payload + OFFLOAD_HDR_LEN;
+		ip[0] = 0x45;
+		put_be16(ip + 2, (uint16_t)bad[i].len);
+		ip[8] = 64;
+		ip[9] = 6;
+		inet_pton(AF_INET, "10.113.98.1", ip + 12);
+		inet_pton(AF_INET, "10.113.98.2", ip + 16);
+		ip[32] = 0x50;
+		size_t frame_len = OFFLOAD_HDR_LEN + bad[i].len;
+		size_t header_at = builder.len;
+		if (!proto_builder_add(&builder, PROTO_CHANNEL_IP, payload, frame_len)) {
+			reply("fail bundle too small");
+			return;
+		}
+		put_le16(bundle + header_at + 2, PROTO_FRAME_F_OFFLOAD);
+	}
+	if (conn_fd < 0 || send_all(bundle, proto_builder_finish(&builder))) {
+		reply("fail cannot send");
+		return;
+	}
+	pump(200, NULL);
+	reply(conn_fd >= 0 ? "ok sent %zu malformed OFFLOAD frames" : "fail connection lost",
+	      sizeof(bad) / sizeof(bad[0]));
+}
+
 static void handle_control(const uint8_t *payload, size_t len)
 {
 	struct proto_control msg;
@@ -262,8 +733,10 @@ static void read_conn(void)
 		while (proto_frames_next(&iter, &frame)) {
 			if (frame.channel == PROTO_CHANNEL_CONTROL)
 				handle_control(frame.payload, frame.len);
-			else if (frame.channel == PROTO_CHANNEL_IP)
+			else if (frame.channel == PROTO_CHANNEL_IP) {
 				check_ip_frame(frame.payload, frame.len);
+				tcp_input(frame.payload, frame.len);
+			}
 		}
 	}
 }
@@ -456,6 +929,16 @@ static void do_silent(int seconds)
 		      (unsigned long long)(clock_now_ms() - start));
 }
 
+static void do_mtu(int mtu)
+{
+	if (mtu < (int)PROTO_MTU_MIN || mtu > 65535) {
+		reply("fail usage: mtu 576..65535");
+		return;
+	}
+	config_mtu = (uint16_t)mtu;
+	reply("ok MTU %u in later CONFIGs", config_mtu);
+}
+
 static void do_close(void)
 {
 	close_conn();
@@ -512,6 +995,18 @@ int main(int argc, char **argv)
 			do_silent(seconds);
 		else if (!strcmp(command, "close"))
 			do_close();
+		else if (!strcmp(command, "caps") && sscanf(line, "%*s %u", &host_caps) == 1)
+			reply("ok caps %u in later HELLOs", host_caps);
+		else if (!strcmp(command, "mtu"))
+			do_mtu(seconds);
+		else if (!strcmp(command, "tcplisten"))
+			do_tcplisten(line + strlen("tcplisten"));
+		else if (!strcmp(command, "tcprecv"))
+			do_tcprecv(line + strlen("tcprecv"));
+		else if (!strcmp(command, "tcpsend"))
+			do_tcpsend(line + strlen("tcpsend"));
+		else if (!strcmp(command, "badoffload"))
+			do_badoffload();
 		else if (!strcmp(command, "quit"))
 			break;
 		else

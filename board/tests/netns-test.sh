@@ -2,20 +2,23 @@
 # Board-only integration test (root): qbnetd runs in a fresh network namespace
 # and talks to tests/fake_host over a Unix socket. Checks addresses, MTU,
 # routes, DNS, an ICMP echo through the TUN, malformed input, host restart,
-# reconnects, crash recovery (SIGKILL) and a clean SIGTERM shutdown.
-# Usage: netns-test.sh QBNETD FAKE_HOST
+# offload (TCP super-segments and partial checksums each way, with and
+# without CAPS bit 1), reconnects, crash recovery (SIGKILL) and a clean
+# SIGTERM shutdown.
+# Usage: netns-test.sh QBNETD FAKE_HOST [TCP_PEER]
 set -u
 
 if [ "$(id -u)" != 0 ]; then
 	echo "netns-test: needs root (network namespaces, TUN)" >&2
 	exit 1
 fi
-if [ $# -ne 2 ]; then
-	echo "usage: $0 QBNETD FAKE_HOST" >&2
+if [ $# -ne 2 ] && [ $# -ne 3 ]; then
+	echo "usage: $0 QBNETD FAKE_HOST [TCP_PEER]" >&2
 	exit 2
 fi
 QBNETD=$(realpath "$1")
 FAKE_HOST=$(realpath "$2")
+TCP_PEER=$(realpath "${3:-$(dirname "$FAKE_HOST")/tcp_peer}")
 NS=qbnetd-test-$$
 TMP=$(mktemp -d /tmp/qbnetd-test.XXXXXX)
 SOCK=$TMP/host.sock
@@ -172,6 +175,109 @@ echo "     reconnected ${elapsed} ms after the host listened again"
 check "reconnect within 2 s" test "$elapsed" -le 2000
 check "addresses kept across the reconnect" ip -n "$NS" -4 addr show dev qb0 | grep -q 'inet 10.113.98.2/24'
 check "ICMP echo after the reconnect" host ping 3
+
+# Offload (PROTOCOL.md section 7). fake_host's HELLO carries CAPS bit 1;
+# with MTU 1500 super-segments stand out.
+stats_dump() {
+	local before
+	before=$(grep -c 'stats: tun_read_errors' "$LOG")
+	kill -USR1 "$QB_PID"
+	wait_for 2 "[ \$(grep -c 'stats: tun_read_errors' $LOG) -gt $before ]"
+}
+stat() { sed -n "s/.*stats: $1  *\([0-9][0-9]*\) .*/\1/p" "$LOG" | tail -n 1; }
+# reply_field NAME: NAME=VALUE in fake_host's last answer.
+reply_field() { sed -n "s/.* $1=\([0-9][0-9]*\).*/\1/p" <<<"$REPLY_LINE"; }
+
+host mtu 1500 >/dev/null
+check "host HELLO with CAPS bit 1 (MTU 1500 next): board answers HELLO" host rehello 3
+check "qb0 MTU is 1500" wait_for 3 "ip -n $NS link show qb0 | grep -q 'mtu 1500 '"
+check "log: offload on, with TSO" grep -q "offload on: TSO and partial checksums" "$LOG"
+check "ICMP echo with offload on" host ping 3
+
+# Host to board: one OFFLOAD frame with a 20000-byte TCP super-segment
+# (gso_size 1400, only the pseudo-header sum in the checksum) to a listener
+# on the board. fake_host first sends the same bytes inverted in a plain
+# frame with that checksum: the kernel must drop it, and the listener checks
+# every byte against the pattern.
+for family in 4 6; do
+	port=$((5000 + family))
+	ip netns exec "$NS" "$TCP_PEER" sink "$port" 20000 10 >"$TMP/sink$family.out" 2>&1 &
+	SINK_PID=$!
+	wait_for 3 "grep -q listening $TMP/sink$family.out"
+	check "IPv$family: host sends 20000 bytes in one OFFLOAD super-segment; the board ACKs them all" \
+		host tcpsend "$family" "$port" 20000 1400 5
+	wait "$SINK_PID"
+	check "IPv$family: the listener on the board received the 20000 bytes intact" \
+		grep -q "ok received 20000 bytes, pattern intact" "$TMP/sink$family.out"
+done
+stats_dump
+check "2 super-segments written to the TUN with GSO (ip_rx_gso)" test "$(stat ip_rx_gso)" -eq 2
+check "no TUN write errors" test "$(stat tun_write_errors)" -eq 0
+
+# Board to host: one 256 KiB write on the board; the host must see TCP
+# super-segments above the MTU with partial checksums, and every byte.
+declare -A offload_packets
+for family in 4 6; do
+	port=$((5100 + family))
+	address=10.113.98.1
+	[ "$family" = 6 ] && address=fd71:6200::1
+	host tcplisten "$family" "$port" >/dev/null
+	ip netns exec "$NS" "$TCP_PEER" send "$address" "$port" 262144 10 >"$TMP/send$family.out" 2>&1 &
+	SEND_PID=$!
+	check "IPv$family: a 256 KiB write on the board reaches the host intact" host tcprecv 262144 10
+	offload_packets[$family]=$(reply_field frames)
+	check "IPv$family: in TCP super-segments above the MTU (largest $(reply_field max_ip) bytes)" \
+		test "$(reply_field max_ip)" -gt 1500 -a "$(reply_field over_mtu)" -gt 0
+	check "IPv$family: with partial checksums, none wrong, IP lengths right" \
+		test "$(reply_field csum_partial)" -gt 0 -a "$(reply_field csum_bad)" -eq 0 -a "$(reply_field bad_len)" -eq 0
+	wait "$SEND_PID"
+	check "IPv$family: the board's sender finished" grep -q "ok sent 262144" "$TMP/send$family.out"
+done
+stats_dump
+check "super-segments read from the TUN are counted (tun_rx_gso)" test "$(stat tun_rx_gso)" -gt 0
+
+malformed_before=$(stat ip_rx_offload_malformed)
+check "malformed OFFLOAD frames are sent" host badoffload
+stats_dump
+check "7 malformed OFFLOAD frames dropped and counted (ip_rx_offload_malformed)" \
+	test "$(($(stat ip_rx_offload_malformed) - malformed_before))" -eq 7
+check "qbnetd survives malformed OFFLOAD frames" kill -0 "$QB_PID"
+check "ICMP echo after malformed OFFLOAD frames" host ping 3
+
+# A host without CAPS bit 1: a new session turns offload off.
+host caps 0 >/dev/null
+check "host HELLO without CAPS bit 1: board answers HELLO" host rehello 3
+check "log: offload off" wait_for 2 "grep -q 'offload off' $LOG"
+host tcplisten 4 5201 >/dev/null
+ip netns exec "$NS" "$TCP_PEER" send 10.113.98.1 5201 262144 10 >"$TMP/send-plain.out" 2>&1 &
+SEND_PID=$!
+check "without offload: a 256 KiB write on the board reaches the host intact" host tcprecv 262144 10
+plain_packets=$(reply_field frames)
+check "without offload: no packet above the MTU (largest $(reply_field max_ip) bytes)" \
+	test "$(reply_field max_ip)" -le 1500 -a "$(reply_field over_mtu)" -eq 0
+check "without offload: complete checksums only" \
+	test "$(reply_field csum_full)" -eq "$(reply_field frames)" -a "$(reply_field csum_partial)" -eq 0
+wait "$SEND_PID"
+echo "     board -> host, 256 KiB over IPv4 at MTU 1500: ${offload_packets[4]} TUN packets with offload, $plain_packets without"
+ip netns exec "$NS" "$TCP_PEER" sink 5202 20000 4 >"$TMP/sink-plain.out" 2>&1 &
+SINK_PID=$!
+wait_for 3 "grep -q listening $TMP/sink-plain.out"
+malformed_before=$(stat ip_rx_offload_malformed)
+host tcpsend 4 5202 20000 1400 2
+rc=$?
+check "without offload: an OFFLOAD frame is not delivered (nothing acknowledged)" \
+	test "$rc" -ne 0 -a -n "$(grep -o 'acknowledged 0 of' <<<"$REPLY_LINE")"
+wait "$SINK_PID"
+check "without offload: the listener got none of it" grep -q "fail received 0 of 20000" "$TMP/sink-plain.out"
+stats_dump
+check "without offload: the OFFLOAD frame was counted as malformed" \
+	test "$(($(stat ip_rx_offload_malformed) - malformed_before))" -eq 1
+
+host caps 2 >/dev/null
+host mtu 65520 >/dev/null
+check "back to offload and MTU 65520" host rehello 3
+check "qb0 MTU is 65520 again" wait_for 3 "ip -n $NS link show qb0 | grep -q 'mtu 65520 '"
+check "ICMP echo after the offload tests" host ping 3
 
 # Crash: SIGKILL leaves resolv.conf and the saved routes in the state dir.
 kill -KILL "$QB_PID"

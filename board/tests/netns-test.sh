@@ -199,16 +199,26 @@ check "ICMP echo with offload on" host ping 3
 # on the board. fake_host first sends the same bytes inverted in a plain
 # frame with that checksum: the kernel must drop it, and the listener checks
 # every byte against the pattern.
+# A packet socket on qb0 shows the GSO metadata the kernel took from qbnetd.
 for family in 4 6; do
 	port=$((5000 + family))
 	ip netns exec "$NS" "$TCP_PEER" sink "$port" 20000 10 >"$TMP/sink$family.out" 2>&1 &
 	SINK_PID=$!
-	wait_for 3 "grep -q listening $TMP/sink$family.out"
+	ip netns exec "$NS" "$TCP_PEER" sniff qb0 10 >"$TMP/sniff$family.out" 2>&1 &
+	SNIFF_PID=$!
+	wait_for 3 "grep -q listening $TMP/sink$family.out && grep -q listening $TMP/sniff$family.out"
 	check "IPv$family: host sends 20000 bytes in one OFFLOAD super-segment; the board ACKs them all" \
 		host tcpsend "$family" "$port" 20000 1400 5
 	wait "$SINK_PID"
 	check "IPv$family: the listener on the board received the 20000 bytes intact" \
 		grep -q "ok received 20000 bytes, pattern intact" "$TMP/sink$family.out"
+	wait "$SNIFF_PID"
+	gso_type=1 csum_start=20
+	[ "$family" = 6 ] && gso_type=4 csum_start=40
+	echo "     qb0 received: $(cat "$TMP/sniff$family.out" | tail -n 1)"
+	check "IPv$family: the kernel got it as one GSO packet (TCPV$family, gso_size 1400, NEEDS_CSUM at $csum_start+16)" \
+		grep -q "ok len=$((20000 + csum_start + 20)) flags=1 gso_type=$gso_type gso_size=1400 csum_start=$csum_start csum_offset=16" \
+		"$TMP/sniff$family.out"
 done
 stats_dump
 check "2 super-segments written to the TUN with GSO (ip_rx_gso)" test "$(stat ip_rx_gso)" -eq 2

@@ -1,10 +1,17 @@
 /* Test helper run inside tests/netns-test.sh's network namespace: a TCP sink
- * that checks the bytes it receives against tests/pattern.h, or a source
- * that sends them in one large write. Prints one "ok ..." or "fail ..." line.
- * Usage: tcp_peer sink PORT BYTES SECONDS | tcp_peer send ADDRESS PORT BYTES SECONDS */
+ * that checks the bytes it receives against tests/pattern.h, a source that
+ * sends them in one large write, or a packet socket that reports the
+ * virtio_net_hdr (GSO) of the first super-segment an interface receives.
+ * Prints one "ok ..." or "fail ..." line.
+ * Usage: tcp_peer sink PORT BYTES SECONDS | tcp_peer send ADDRESS PORT BYTES SECONDS |
+ *        tcp_peer sniff INTERFACE SECONDS */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/virtio_net.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -128,6 +135,49 @@ static int source(const char *address, uint16_t port, uint64_t bytes, int second
 	return 0;
 }
 
+/* The kernel's view of a received super-segment: an AF_PACKET socket with
+ * PACKET_VNET_HDR (SOCK_RAW only; qb0 has no link header) gets the GSO and
+ * checksum metadata of each packet. */
+static int sniff(const char *interface, int seconds)
+{
+	static uint8_t buf[sizeof(struct virtio_net_hdr) + 65536];
+	int on = 1;
+	uint64_t deadline = clock_now_ms() + (uint64_t)seconds * 1000;
+	struct sockaddr_ll addr = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+				    .sll_ifindex = (int)if_nametoindex(interface) };
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+
+	if (!addr.sll_ifindex)
+		return fail(interface);
+	if (fd < 0 || setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof(on)) ||
+	    bind(fd, (struct sockaddr *)&addr, sizeof(addr)))
+		return fail("packet socket");
+	printf("listening on %s\n", interface);
+	fflush(stdout);
+	for (;;) {
+		uint64_t now = clock_now_ms();
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		if (now >= deadline || poll(&pfd, 1, (int)(deadline - now)) <= 0)
+			break;
+		struct sockaddr_ll from;
+		socklen_t from_len = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
+				     &from_len);
+		if (n < (ssize_t)sizeof(struct virtio_net_hdr) || from.sll_pkttype == PACKET_OUTGOING)
+			continue;
+		struct virtio_net_hdr vnet;
+		memcpy(&vnet, buf, sizeof(vnet));
+		if (vnet.gso_type == VIRTIO_NET_HDR_GSO_NONE)
+			continue;
+		printf("ok len=%zd flags=%u gso_type=%u gso_size=%u csum_start=%u csum_offset=%u\n",
+		       n - (ssize_t)sizeof(vnet), vnet.flags, vnet.gso_type, vnet.gso_size,
+		       vnet.csum_start, vnet.csum_offset);
+		return 0;
+	}
+	printf("fail no super-segment received on %s within %d s\n", interface, seconds);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -136,6 +186,8 @@ int main(int argc, char **argv)
 	if (argc == 6 && !strcmp(argv[1], "send"))
 		return source(argv[2], (uint16_t)atoi(argv[3]), strtoull(argv[4], NULL, 10),
 			      atoi(argv[5]));
-	fprintf(stderr, "usage: tcp_peer sink PORT BYTES SECONDS | tcp_peer send ADDRESS PORT BYTES SECONDS\n");
+	if (argc == 4 && !strcmp(argv[1], "sniff"))
+		return sniff(argv[2], atoi(argv[3]));
+	fprintf(stderr, "usage: tcp_peer sink PORT BYTES SECONDS | tcp_peer send ADDRESS PORT BYTES SECONDS | tcp_peer sniff INTERFACE SECONDS\n");
 	return 2;
 }

@@ -730,8 +730,8 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
                     ctx.linkWaiters().add(this);
                     break;
                 }
-                int length = (int) Math.min(Math.min(maxSegment(), unsent), usable);
-                if (length < mss && length < unsent && inFlight > 0)
+                int length = (int) Math.min(Math.min(payloadRoom(maxSegment()), unsent), usable);
+                if (length < payloadRoom(mss) && length < unsent && inFlight > 0)
                     break; // avoid silly small segments while acks are due
                 boolean fin = hostEof && length == unsent;
                 sendData(length, fin);
@@ -777,6 +777,17 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
         return Math.max(mss, room / mss * mss);
     }
 
+    /**
+     * Payload that fits a segment of at most {@code segment} data bytes once
+     * SACK blocks take header room (RFC 6691): the board drops frames over
+     * the MTU, and while board data is held every ack carries up to three.
+     */
+    private int payloadRoom(int segment) {
+        if (!sackPermitted || reassembly == null || reassembly.isEmpty())
+            return segment;
+        return Math.max(1, segment - (4 + 8 * Reassembly.MAX_SACK_BLOCKS));
+    }
+
     private void queueFin(int seq) {
         finQueued = true;
         finSeq = seq;
@@ -789,7 +800,7 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
     /** Resends one segment from sndUna (fast retransmit, partial ack). */
     private void retransmitOne() {
         int unsentData = sendQueued();
-        int length = Math.min(mss, unsentData);
+        int length = Math.min(payloadRoom(mss), unsentData);
         boolean fin = finQueued && sndUna + length == finSeq;
         if (length == 0 && !fin)
             return;

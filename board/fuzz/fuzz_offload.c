@@ -1,6 +1,7 @@
 /* libFuzzer target: the OFFLOAD frame header parser. Whatever it accepts
  * must map to a virtio_net_hdr the TUN can take: offsets inside the packet,
- * GSO type matching the IP version, segments within the MTU. */
+ * GSO type matching the IP version, segments that are IP packets, and
+ * without GSO a packet within the MTU. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -36,7 +37,7 @@ static void check_accepted(const uint8_t *data, size_t size, uint32_t mtu,
 	case VIRTIO_NET_HDR_GSO_TCPV6:
 		if ((vnet->gso_type == VIRTIO_NET_HDR_GSO_TCPV4) != (version == 4))
 			abort();
-		if (!vnet->gso_size || (uint32_t)vnet->hdr_len + vnet->gso_size > mtu)
+		if (!vnet->gso_size || (uint32_t)vnet->hdr_len + vnet->gso_size > OFFLOAD_IP_MAX)
 			abort();
 		break;
 	default:

@@ -140,8 +140,10 @@ enum offload_status offload_parse(const uint8_t *payload, size_t len, uint32_t m
 			return OFFLOAD_BAD_TCP;
 	}
 	size_t headers_len = hdr.csum_start + transport_len;
-	/* Each segment the kernel cuts must be a packet the MTU allows. */
-	if (gso && headers_len + hdr.gso_size > mtu)
+	/* Each segment the kernel may cut must be an IP packet. Not checked
+	 * against the MTU: delivered locally a super-segment is never cut, and
+	 * the kernel checks what it forwards against the route's MTU itself. */
+	if (gso && headers_len + hdr.gso_size > OFFLOAD_IP_MAX)
 		return OFFLOAD_BAD_GSO_SIZE;
 
 	/* Host byte order: the TUN's header is native-endian (no TUNSETVNETLE/BE). */

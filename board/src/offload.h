@@ -33,7 +33,7 @@ enum offload_status {
 	OFFLOAD_BAD_IP,		/* not IPv4/IPv6, or its IP header does not fit */
 	OFFLOAD_BAD_FLAGS,	/* a flag other than CSUM_PARTIAL */
 	OFFLOAD_BAD_GSO_TYPE,	/* unknown, or not the packet's IP version */
-	OFFLOAD_BAD_GSO_SIZE,	/* 0 with GSO, non-0 without, or segments above the MTU */
+	OFFLOAD_BAD_GSO_SIZE,	/* 0 with GSO, non-0 without, or segments above 65535 bytes */
 	OFFLOAD_BAD_LENGTH,	/* above the MTU without GSO, above 65535 with it */
 	OFFLOAD_BAD_CSUM,	/* csum_start/csum_offset outside the packet or not TCP/UDP */
 	OFFLOAD_BAD_TCP,	/* the TCP header does not fit the packet */

@@ -631,7 +631,7 @@ static void do_badoffload(void)
 		{ { 0x01, 2, 1400, 20, 16 }, 4, 3000 },	/* TCPV6 on IPv4 */
 		{ { 0x01, 1, 0, 20, 16 }, 4, 3000 },		/* GSO without gso_size */
 		{ { 0x01, 0, 0, 20, 100 }, 4, 60 },		/* checksum past the end */
-		{ { 0x01, 1, 65500, 20, 16 }, 4, 3000 },	/* segments above any MTU */
+		{ { 0x01, 1, 65500, 20, 16 }, 4, 3000 },	/* segments above 65535 bytes */
 		{ { 0x01, 0, 0, 20, 16 }, 4, 10 },		/* truncated */
 	};
 	struct proto_builder builder;

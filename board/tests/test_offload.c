@@ -148,12 +148,17 @@ static void test_valid(void)
 	/* The checksum field may end exactly at the end of the packet. */
 	len = make_frame(&csum_udp, 6, 0, 48);
 	CHECK(parse(len, 1500, &vnet) == OFFLOAD_OK, "checksum field in the last 2 bytes");
-	/* A segment of exactly the MTU is allowed. */
+	/* Segments may exceed the MTU (TCP options on top of the MSS): the kernel
+	 * does not cut what it delivers locally and checks what it forwards. */
 	struct offload_hdr edge = tso4;
-	edge.gso_size = 1460;
-	len = make_frame(&edge, 4, 20, 5000);
-	CHECK(parse(len, 1500, &vnet) == OFFLOAD_OK && vnet.gso_size == 1460,
-	      "segments of exactly the MTU");
+	edge.gso_size = 1472;
+	len = make_frame(&edge, 4, 32, 5000);
+	CHECK(parse(len, 1500, &vnet) == OFFLOAD_OK && vnet.gso_size == 1472 && vnet.hdr_len == 52,
+	      "segments above the MTU");
+	/* The largest segment is a 65535-byte IP packet. */
+	edge.gso_size = 65535 - 52;
+	len = make_frame(&edge, 4, 32, 5000);
+	CHECK(parse(len, 1500, &vnet) == OFFLOAD_OK, "segments of 65535 bytes");
 }
 
 static void expect_status(enum offload_status want, size_t len, uint32_t mtu, const char *what)
@@ -217,9 +222,9 @@ static void test_malformed(void)
 	len = make_frame(&hdr, 4, 20, 1000);
 	expect_status(OFFLOAD_BAD_GSO_SIZE, len, 1500, "gso_size without gso_type");
 	hdr = tso4;
-	hdr.gso_size = 1461;
+	hdr.gso_size = 65535 - 40 + 1;
 	len = make_frame(&hdr, 4, 20, 4000);
-	expect_status(OFFLOAD_BAD_GSO_SIZE, len, 1500, "segments of MTU + 1");
+	expect_status(OFFLOAD_BAD_GSO_SIZE, len, 1500, "segments of 65536 bytes");
 	hdr.gso_size = 0xffff;
 	len = make_frame(&hdr, 4, 20, 4000);
 	expect_status(OFFLOAD_BAD_GSO_SIZE, len, 65535, "gso_size 65535");

@@ -86,9 +86,8 @@ static void drain_and_drop(struct datapath *dp)
 }
 
 /* Reads one packet into buf (cap bytes) and its virtio_net_hdr, if the TUN
- * has one, into *vnet. Returns the packet's length, which is more than cap
- * when the packet did not fit (the TUN reports the whole length and drops
- * the rest), 0 for nothing, or -1 (errno). */
+ * has one, into *vnet. Returns the packet's length, 0 for nothing, or -1
+ * (errno). A packet longer than cap is cut to cap (see truncated()). */
 static ssize_t tun_read(struct datapath *dp, uint8_t *buf, size_t cap,
 			struct virtio_net_hdr *vnet)
 {
@@ -102,6 +101,13 @@ static ssize_t tun_read(struct datapath *dp, uint8_t *buf, size_t cap,
 	if (n < 0)
 		return n;
 	return (size_t)n < sizeof(*vnet) ? 0 : n - (ssize_t)sizeof(*vnet);
+}
+
+/* A TUN read into too small a buffer silently returns what fitted (older
+ * kernels return the whole length): the IP header's length tells. */
+static bool truncated(const uint8_t *packet, size_t len, size_t cap)
+{
+	return len > cap || proto_ip_stated_length(packet, len) > len;
 }
 
 /* The largest packet a TUN read may return: 64 KiB super-segments with TSO
@@ -134,11 +140,12 @@ static bool fill_and_send(struct datapath *dp)
 			drained = true;
 			break;
 		}
-		if ((size_t)n > cap) {
+		uint8_t *packet = proto_builder_payload(&builder);
+		if (truncated(packet, (size_t)n, cap)) {
 			/* Queued before TSO was turned off or the MTU lowered. */
 			stats.tun_rx_truncated++;
-			debug("dropped a %zd-byte packet from the TUN: larger than the %zu bytes read",
-			      n, cap);
+			debug("dropped a packet of %zu bytes from the TUN: larger than the %zu bytes read",
+			      proto_ip_stated_length(packet, (size_t)n), cap);
 			continue;
 		}
 		/* The host needs no metadata: the header is dropped (section 7). */

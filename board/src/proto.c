@@ -161,6 +161,17 @@ bool proto_ip_frame_valid(const uint8_t *payload, size_t len, uint32_t mtu)
 	return version == 4 || version == 6;
 }
 
+size_t proto_ip_stated_length(const uint8_t *packet, size_t len)
+{
+	if (len < 6)
+		return 0;
+	if (packet[0] >> 4 == 4)
+		return (size_t)packet[2] << 8 | packet[3];
+	if (packet[0] >> 4 == 6)
+		return 40 + ((size_t)packet[4] << 8 | packet[5]);
+	return 0;
+}
+
 /* ---- control messages ---- */
 
 struct tlv {

@@ -99,6 +99,10 @@ size_t proto_builder_finish(struct proto_builder *builder);
 /* An IP frame is 20 ... mtu bytes with version nibble 4 or 6. */
 bool proto_ip_frame_valid(const uint8_t *payload, size_t len, uint32_t mtu);
 
+/* The length an IP packet's header states (IPv4 total length, IPv6 40 +
+ * payload length), 0 when len is too short to tell or it is neither. */
+size_t proto_ip_stated_length(const uint8_t *packet, size_t len);
+
 /* ---- control messages (channel 0) ---- */
 
 enum proto_control_type {

@@ -344,6 +344,15 @@ static void test_edge_cases(void)
 	ip[0] = 0x55;
 	CHECK(!proto_ip_frame_valid(ip, 40, 1500), "version 5 accepted");
 
+	/* The length an IP header states (truncated TUN reads). */
+	uint8_t hdr[8] = { 0x45, 0, 0xff, 0xfe, 0x00, 0x10 };
+	CHECK(proto_ip_stated_length(hdr, sizeof(hdr)) == 65534, "IPv4 total length");
+	hdr[0] = 0x60;
+	CHECK(proto_ip_stated_length(hdr, sizeof(hdr)) == 40 + 16, "IPv6 40 + payload length");
+	CHECK(proto_ip_stated_length(hdr, 5) == 0, "too short to tell");
+	hdr[0] = 0x70;
+	CHECK(proto_ip_stated_length(hdr, sizeof(hdr)) == 0, "neither IPv4 nor IPv6");
+
 	/* Largest legal HELLO and ERROR round-trip; an oversized message is refused. */
 	memset(&msg, 0, sizeof(msg));
 	msg.type = PROTO_HELLO;

@@ -12,6 +12,7 @@
 
 #include "bytes.h"
 #include "check.h"
+#include "offload.h"
 #include "proto.h"
 #include "vectors.h"
 
@@ -318,6 +319,40 @@ static void test_bundle_vector(const struct vector *v, const uint8_t *data, size
 	      v->name);
 }
 
+/* [offload NAME]: the board's verdict on an OFFLOAD frame payload, and the
+ * header fields it decodes (doc/PROTOCOL.md section 7). */
+static void test_offload_vector(const struct vector *v, const uint8_t *data, size_t len)
+{
+	const char *expect = vector_get(v, "expect");
+	const char *mtu_text = vector_get(v, "mtu");
+	struct virtio_net_hdr vnet;
+	const uint8_t *packet;
+	size_t packet_len;
+	enum offload_status status = offload_parse(data, len, mtu_text ? (uint32_t)strtoul(mtu_text, NULL, 10) : 1500,
+						   &vnet, &packet, &packet_len);
+	char want[64];
+
+	snprintf(want, sizeof(want), "%s", expect);
+	const char *verdict = !strncmp(want, "drop:", 5) ? want + 5 : want;
+	CHECK(!strcmp(offload_status_name(status), verdict), "offload %s: got %s, want %s", v->name,
+	      offload_status_name(status), verdict);
+	if (status != OFFLOAD_OK)
+		return;
+	struct offload_hdr hdr;
+	offload_hdr_decode(data, &hdr);
+	CHECK(hdr.gso_type == strtoul(vector_get(v, "gso-type"), NULL, 10), "offload %s: gso-type", v->name);
+	CHECK(hdr.gso_size == strtoul(vector_get(v, "gso-size"), NULL, 10), "offload %s: gso-size", v->name);
+	CHECK(hdr.csum_start == strtoul(vector_get(v, "csum-start"), NULL, 10), "offload %s: csum-start", v->name);
+	CHECK(hdr.csum_offset == strtoul(vector_get(v, "csum-offset"), NULL, 10), "offload %s: csum-offset", v->name);
+	CHECK(!!(hdr.flags & OFFLOAD_F_CSUM_PARTIAL) == !strcmp(vector_get(v, "csum-partial"), "yes"),
+	      "offload %s: csum-partial", v->name);
+	CHECK(packet == data + OFFLOAD_HDR_LEN && packet_len == len - OFFLOAD_HDR_LEN, "offload %s: packet bounds",
+	      v->name);
+	uint8_t encoded_hdr[OFFLOAD_HDR_LEN];
+	offload_hdr_encode(&hdr, encoded_hdr);
+	CHECK(!memcmp(encoded_hdr, data, OFFLOAD_HDR_LEN), "offload %s: header re-encodes", v->name);
+}
+
 static void test_edge_cases(void)
 {
 	struct proto_builder builder;
@@ -438,8 +473,7 @@ static int write_corpus(const char *dir, struct vector *vectors, ssize_t count)
 		ssize_t len = hex_decode(vector_get(v, "hex"), bytes, sizeof(bytes));
 		bool bundle = !strcmp(v->kind, "bundle");
 
-		if (len < 0 || write_file(dir, bundle ? "bundle" : "control", v->name, bytes,
-					  (size_t)len)) {
+		if (len < 0 || write_file(dir, v->kind, v->name, bytes, (size_t)len)) {
 			fprintf(stderr, "cannot write corpus file for %s\n", v->name);
 			return 1;
 		}
@@ -462,7 +496,7 @@ int main(int argc, char **argv)
 	const char *path = DEFAULT_VECTORS;
 	const char *corpus_dir = NULL;
 	struct vector *vectors;
-	unsigned bundles = 0, controls = 0, vectors_passed = 0;
+	unsigned bundles = 0, controls = 0, offloads = 0, vectors_passed = 0;
 
 	if (argc >= 3 && !strcmp(argv[1], "--write-corpus")) {
 		corpus_dir = argv[2];
@@ -496,17 +530,20 @@ int main(int argc, char **argv)
 		} else if (!strcmp(v->kind, "control")) {
 			test_control_vector(v, bytes, (size_t)len);
 			controls++;
+		} else if (!strcmp(v->kind, "offload")) {
+			test_offload_vector(v, bytes, (size_t)len);
+			offloads++;
 		} else {
 			CHECK(0, "unknown vector kind %s", v->kind);
 		}
 		if (checks_failed == failed_before)
 			vectors_passed++;
 	}
-	CHECK(bundles >= 15 && controls >= 30, "too few vectors: %u bundle, %u control", bundles,
-	      controls);
+	CHECK(bundles >= 15 && controls >= 30 && offloads >= 10, "too few vectors: %u bundle, %u control, %u offload",
+	      bundles, controls, offloads);
 	test_edge_cases();
 	vectors_free(vectors, (size_t)count);
-	printf("test_proto: %u of %zd vectors passed (%u bundle, %u control) from %s\n",
-	       vectors_passed, count, bundles, controls, path);
+	printf("test_proto: %u of %zd vectors passed (%u bundle, %u control, %u offload) from %s\n",
+	       vectors_passed, count, bundles, controls, offloads, path);
 	return checks_report("test_proto");
 }

@@ -9,6 +9,7 @@ import java.util.ArrayDeque;
 import dev.qbkit.qbnet.link.BundleBuilder;
 import dev.qbkit.qbnet.link.Bundles;
 import dev.qbkit.qbnet.link.Link;
+import dev.qbkit.qbnet.link.OffloadHeader;
 import dev.qbkit.qbnet.nat.Counter;
 import dev.qbkit.qbnet.nat.PacketOutput;
 import dev.qbkit.qbnet.nat.Stats;
@@ -63,8 +64,7 @@ public final class LinkOutput implements PacketOutput {
 
     @Override
     public int beginOffload(int maxLength) {
-        return beginFrame(Bundles.CHANNEL_IP, Bundles.FRAME_OFFLOAD, Bundles.OFFLOAD_HEADER_SIZE + maxLength)
-                + Bundles.OFFLOAD_HEADER_SIZE;
+        return beginFrame(Bundles.CHANNEL_IP, Bundles.FRAME_OFFLOAD, OffloadHeader.SIZE + maxLength) + OffloadHeader.SIZE;
     }
 
     private int beginFrame(int channel, int flags, int maxLength) {
@@ -98,15 +98,11 @@ public final class LinkOutput implements PacketOutput {
     @Override
     public void commitOffload(int length, int gsoSize, int csumStart, int csumOffset) {
         ByteBuffer b = builder.buffer();
-        int packet = b.position() + Bundles.FRAME_HEADER_SIZE + Bundles.OFFLOAD_HEADER_SIZE;
-        int h = packet - Bundles.OFFLOAD_HEADER_SIZE;
-        boolean ipv6 = (b.get(packet) & 0xF0) == 0x60;
-        b.put(h, (byte) Bundles.OFFLOAD_CSUM_PARTIAL);
-        b.put(h + 1, (byte) (gsoSize == 0 ? Bundles.GSO_NONE : ipv6 ? Bundles.GSO_TCPV6 : Bundles.GSO_TCPV4));
-        dev.qbkit.qbnet.link.LittleEndian.putU16(b, h + 2, gsoSize);
-        dev.qbkit.qbnet.link.LittleEndian.putU16(b, h + 4, csumStart);
-        dev.qbkit.qbnet.link.LittleEndian.putU16(b, h + 6, csumOffset);
-        commit(Bundles.OFFLOAD_HEADER_SIZE + length);
+        int header = b.position() + Bundles.FRAME_HEADER_SIZE; // the open frame's payload
+        boolean ipv6 = (b.get(header + OffloadHeader.SIZE) & 0xF0) == 0x60;
+        int gsoType = gsoSize == 0 ? OffloadHeader.GSO_NONE : ipv6 ? OffloadHeader.GSO_TCPV6 : OffloadHeader.GSO_TCPV4;
+        OffloadHeader.write(b, header, OffloadHeader.CSUM_PARTIAL, gsoType, gsoSize, csumStart, csumOffset);
+        commit(OffloadHeader.SIZE + length);
     }
 
     public void sendControl(byte[] payload) {

@@ -18,13 +18,8 @@ public final class Bundles {
 
     public static final int CHANNEL_CONTROL = 0;
     public static final int CHANNEL_IP = 1;
-    /** Frame flag on channel 1: the payload starts with an offload header (section 7). */
+    /** Frame flag on channel 1: the payload starts with an {@link OffloadHeader} (section 7). */
     public static final int FRAME_OFFLOAD = 1;
-    public static final int OFFLOAD_HEADER_SIZE = 8;
-    public static final int OFFLOAD_CSUM_PARTIAL = 1;
-    public static final int GSO_NONE = 0;
-    public static final int GSO_TCPV4 = 1;
-    public static final int GSO_TCPV6 = 2;
 
     /** Receives the frames of an accepted bundle, in order. */
     @FunctionalInterface

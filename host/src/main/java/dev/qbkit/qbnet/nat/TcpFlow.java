@@ -978,7 +978,7 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
         if (length > 0)
             toBoard.copyTo(Seq.diff(seq, sndUna), length, b, t + TcpHeader.MIN_LENGTH + options);
         if (offload)
-            TcpWriter.finishOffload(ctx, key, t, options, length, mss);
+            TcpWriter.finishOffload(ctx, key, t, options, length, mss - options); // options come out of each segment (RFC 6691)
         else
             TcpWriter.finish(ctx, key, t, options, length);
         if (withAck) {

@@ -37,6 +37,24 @@ class ProtocolVectorsTest {
         return VectorFile.load("control").stream().map(v -> DynamicTest.dynamicTest(v.name(), () -> checkControl(v)));
     }
 
+    @TestFactory
+    Stream<DynamicTest> offloadVectors() {
+        return VectorFile.load("offload").stream().filter(v -> "ok".equals(v.get("expect")))
+                .map(v -> DynamicTest.dynamicTest(v.name(), () -> checkOffload(v)));
+    }
+
+    /** The host writes offload headers; it must produce the vector's first 8 bytes from its fields. */
+    private static void checkOffload(VectorFile.Vector v) {
+        byte[] bytes = v.hex();
+        ByteBuffer buf = ByteBuffer.allocate(OffloadHeader.SIZE + 2);
+        OffloadHeader.write(buf, 2, v.get("csum-partial").equals("yes") ? OffloadHeader.CSUM_PARTIAL : 0,
+                Integer.parseInt(v.get("gso-type")), Integer.parseInt(v.get("gso-size")),
+                Integer.parseInt(v.get("csum-start")), Integer.parseInt(v.get("csum-offset")));
+        byte[] header = new byte[OffloadHeader.SIZE];
+        buf.get(2, header);
+        assertArrayEquals(java.util.Arrays.copyOf(bytes, OffloadHeader.SIZE), header);
+    }
+
     private static void checkBundle(VectorFile.Vector v) {
         byte[] bytes = v.hex();
         // Decode from an offset inside a larger buffer, as transports do.

@@ -371,6 +371,19 @@ class TcpFlowTest {
     }
 
     @Test
+    void withOffloadSackOptionsComeOutOfEachCutSegment() {
+        nat.offload = true;
+        establish();
+        nat.board(fromBoard(IRS + 6, ISS + 1, A, BOARD_WINDOW).withPayload("later")); // held: acks carry SACK
+        nat.next();
+        nat.socket().remoteSends(bytes(10_000, 22));
+        nat.endRound();
+        nat.sent.poll();
+        assertEquals("gso=1448 start=20 offset=16", nat.offloadHeaders.poll(),
+                "12 bytes of SACK option in each segment: 1460 - 12 of payload keeps it within the MTU");
+    }
+
+    @Test
     void withOffloadSmallSegmentsAreNotCut() {
         nat.offload = true;
         establish();

@@ -20,10 +20,8 @@ final class Converters {
         if (!s.matches("\\d{1,3}(\\.\\d{1,3}){3}"))
             throw new TypeConversionException("'" + s + "' is not an IPv4 address like 10.113.98.1");
         try {
-            InetAddress a = InetAddress.getByName(s);
-            if (a instanceof Inet4Address v4)
-                return v4;
-        } catch (java.net.UnknownHostException e) {
+            return Inet4Address.ofLiteral(s); // a literal only: never a name lookup
+        } catch (IllegalArgumentException e) {
             // fall through
         }
         throw new TypeConversionException("'" + s + "' is not an IPv4 address like 10.113.98.1");
@@ -71,8 +69,8 @@ final class Converters {
             if (!host.matches("[0-9a-fA-F:.]+"))
                 throw new TypeConversionException("'" + value + "' is not an IP address (names are not allowed here)");
             try {
-                return new InetSocketAddress(InetAddress.getByName(host), port);
-            } catch (java.net.UnknownHostException e) {
+                return new InetSocketAddress(InetAddress.ofLiteral(host), port);
+            } catch (IllegalArgumentException e) {
                 throw new TypeConversionException("'" + value + "' is not an IP address");
             }
         }

@@ -5,7 +5,6 @@ package dev.qbkit.qbnet.forward;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.util.Locale;
 
 public record ForwardSpec(String serial, boolean udp, InetAddress bind, int hostPort, int boardPort) {
@@ -42,8 +41,8 @@ public record ForwardSpec(String serial, boolean udp, InetAddress bind, int host
             throw new IllegalArgumentException("'" + text + "': the bind address must be an IP address");
         InetAddress address;
         try {
-            address = InetAddress.getByName(bind);
-        } catch (UnknownHostException e) {
+            address = InetAddress.ofLiteral(bind); // a literal only: never a name lookup
+        } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("'" + text + "': '" + bind + "' is not an IP address");
         }
         return new ForwardSpec(serial, proto.equals("udp"), address, port(text, ports[0]), port(text, ports[1]));

@@ -21,8 +21,8 @@ public record Cidr(byte[] network, int prefixLength) {
             throw new IllegalArgumentException("'" + text + "' is not ADDRESS/PREFIX like 192.168.0.0/16 or fd00::/8");
         byte[] address;
         try {
-            address = InetAddress.getByName(parts[0]).getAddress();
-        } catch (UnknownHostException e) {
+            address = InetAddress.ofLiteral(parts[0]).getAddress(); // a literal only: never a name lookup
+        } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("'" + text + "' is not ADDRESS/PREFIX like 192.168.0.0/16 or fd00::/8");
         }
         if (parts.length == 1)

@@ -154,18 +154,14 @@ public final class RunCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--mtu " + mtu + " must be within 576..65535");
         if (address.address().equals(gateway) || address.address().equals(dns) || gateway.equals(dns))
             throw new ParameterException(spec.commandLine(), "--address, --gateway and --dns must be three different addresses");
-        if (maxTcpFlows < 1 || maxUdpFlows < 1)
-            throw new ParameterException(spec.commandLine(), "--max-tcp-flows and --max-udp-flows must be at least 1");
+        if (maxTcpFlows < 1)
+            throw new ParameterException(spec.commandLine(), "--max-tcp-flows " + maxTcpFlows + " must be at least 1");
+        if (maxUdpFlows < 1)
+            throw new ParameterException(spec.commandLine(), "--max-udp-flows " + maxUdpFlows + " must be at least 1");
         if (maxBufferMiB < 1 || maxBufferMiB > 1 << 20)
-            throw new ParameterException(spec.commandLine(), "--max-buffer must be 1..1048576 MiB");
-        List<Cidr> allowRules;
-        List<Cidr> denyRules;
-        try {
-            allowRules = allow.stream().map(Cidr::parse).toList();
-            denyRules = deny.stream().map(Cidr::parse).toList();
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), "--allow/--deny " + e.getMessage());
-        }
+            throw new ParameterException(spec.commandLine(), "--max-buffer " + maxBufferMiB + " must be 1..1048576 MiB");
+        List<Cidr> allowRules = rules("--allow", allow);
+        List<Cidr> denyRules = rules("--deny", deny);
         NatConfig.Builder b = NatConfig.builder();
         if (noIpv6)
             b.ipv6(null, 0, null, null);
@@ -177,6 +173,14 @@ public final class RunCommand implements Callable<Integer> {
                 .dnsUpstreams(dnsUpstreams)
                 .limits(maxTcpFlows, maxUdpFlows, (long) maxBufferMiB << 20)
                 .build();
+    }
+
+    private List<Cidr> rules(String flag, List<String> values) {
+        try {
+            return values.stream().map(Cidr::parse).toList();
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), flag + " " + e.getMessage());
+        }
     }
 
     static Duration seconds(long s) {

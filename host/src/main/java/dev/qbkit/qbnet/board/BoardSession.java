@@ -9,6 +9,7 @@ import java.util.List;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 import org.xbill.DNS.Resolver;
 
 import dev.qbkit.qbnet.Version;
@@ -64,6 +65,7 @@ public final class BoardSession implements Link.Handler {
     private long lastRttNanos = -1;
     private long keepaliveSentAt;
     private FaultInjection faults = FaultInjection.NONE;
+    private final LogLimiter logLimiter = new LogLimiter();
     private BoardForwards forwards;
     private long sampledAt = System.nanoTime();
     private long sampledRx;
@@ -242,7 +244,7 @@ public final class BoardSession implements Link.Handler {
         ControlCodec.Decoded decoded = ControlCodec.decode(buf, offset, length);
         if (decoded.malformed() != null) {
             stats.inc(Counter.DROP_CONTROL_MALFORMED);
-            log.warn("{}: malformed control message from the board: {}", name, decoded.malformed());
+            limited(Level.WARN, "malformed", "{}: malformed control message from the board: {}", name, decoded.malformed());
             return;
         }
         if (!decoded.isOk()) {
@@ -253,10 +255,10 @@ public final class BoardSession implements Link.Handler {
         switch (decoded.message()) {
             case Hello hello -> onHello(hello);
             case Keepalive k -> onKeepalive(k);
-            case ControlMessage.Error e -> log.warn("{}: board reports error {}: {}", name, e.code(),
+            case ControlMessage.Error e -> limited(Level.WARN, "error", "{}: board reports error {}: {}", name, e.code(),
                     e.text() == null ? "(no text)" : e.text());
             case Config c -> {
-                log.warn("{}: the board sent CONFIG, which only hosts send; ignoring", name);
+                limited(Level.WARN, "config", "{}: the board sent CONFIG, which only hosts send; ignoring", name);
                 sendControl(new ControlMessage.Error(ControlMessage.ERROR_PROTOCOL, "CONFIG is sent by the host only"));
             }
         }
@@ -264,7 +266,8 @@ public final class BoardSession implements Link.Handler {
 
     private void onHello(Hello hello) {
         if (hello.role() != ControlMessage.ROLE_BOARD) {
-            log.warn("{}: the peer says it is a host, not a board: two qbnet drivers connected to each other?", name);
+            limited(Level.WARN, "role", "{}: the peer says it is a host, not a board: two qbnet drivers connected to each other?",
+                    name);
             sendControl(new ControlMessage.Error(ControlMessage.ERROR_PROTOCOL, "both ends are hosts"));
             return;
         }
@@ -273,7 +276,7 @@ public final class BoardSession implements Link.Handler {
             state = State.INCOMPATIBLE;
             String text = "host speaks " + PROTOCOL_MIN + "-" + PROTOCOL_MAX + ", board " + hello.versionMin() + "-"
                     + hello.versionMax();
-            log.error("{}: no common protocol version ({}); update {}", name, text,
+            limited(Level.ERROR, "version", "{}: no common protocol version ({}); update {}", name, text,
                     hello.versionMin() > PROTOCOL_MAX ? "qbnet on this host" : "qbnetd on the board");
             sendControl(new ControlMessage.Error(ControlMessage.ERROR_VERSION, text));
             return;
@@ -288,12 +291,13 @@ public final class BoardSession implements Link.Handler {
         output.setMaxBundle((int) hello.maxBundle());
         boolean offload = natConfig.offload() && (hello.caps() & ControlMessage.CAP_OFFLOAD) != 0;
         if (offload != output.offload())
-            log.info("{}: offload {} (TSO and checksums in the board's kernel)", name, offload ? "on" : "off");
+            limited(Level.INFO, "offload", "{}: offload {} (TSO and checksums in the board's kernel)", name,
+                    offload ? "on" : "off");
         output.setOffload(offload);
         List<ForwardSpec> held = List.of();
         if (nat == null || newMtu != mtu) {
             if (nat != null) {
-                log.info("{}: MTU changes {} -> {}; resetting flows", name, mtu, newMtu);
+                limited(Level.INFO, "mtu", "{}: MTU changes {} -> {}; resetting flows", name, mtu, newMtu);
                 held = forwards.active();
                 forwards.close();
                 nat.close();
@@ -318,10 +322,19 @@ public final class BoardSession implements Link.Handler {
                 ipv6 ? ", IPv6 " + config.ipv6() : ", no IPv6" };
         if (repeated)
             log.debug(line, args); // the board greets on link up and answers our HELLO: expected twice
-        else
+        else if (first)
             log.info(line, args);
+        else
+            limited(Level.INFO, "hello", line, args);
         if (first)
             onActive.accept(this);
+    }
+
+    /** Logs a line the board's input caused, at most one of each kind every 10 s. */
+    private void limited(Level level, String kind, String format, Object... args) {
+        long skipped = logLimiter.allow(kind, loop.now());
+        if (skipped >= 0)
+            log.atLevel(level).log(format + LogLimiter.note(skipped), args);
     }
 
     private void onKeepalive(Keepalive k) {

@@ -180,7 +180,7 @@ public final class UdpTable {
             ByteBuffer payload = buf.duplicate();
             payload.limit(offset + length).position(offset);
             try {
-                if (hostChannel.isOpen() && hostChannel.send(payload, client) > 0) {
+                if (hostChannel.isOpen() && (hostChannel.send(payload, client) > 0 || length == 0)) {
                     lastActivity = ctx.now();
                     ctx.stats().inc(Counter.UDP_DATAGRAMS_TX);
                     return;
@@ -232,7 +232,8 @@ public final class UdpTable {
             ByteBuffer payload = buf.duplicate();
             payload.limit(offset + length).position(offset);
             try {
-                if (channel.send(payload, endpoint) == 0) {
+                // 0 means "no room" for data, but is also what a sent empty datagram returns.
+                if (channel.send(payload, endpoint) == 0 && length > 0) {
                     ctx.stats().inc(Counter.DROP_UDP_SEND_FAILED);
                     return;
                 }

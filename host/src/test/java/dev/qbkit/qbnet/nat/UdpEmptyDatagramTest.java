@@ -1,0 +1,49 @@
+// An empty UDP datagram from the board is a datagram like any other: sent on,
+// counted as sent (not as a failed send), and its peer's reply is let back in.
+// Found by tests/robustness.sh (hostile board).
+package dev.qbkit.qbnet.nat;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import dev.qbkit.qbnet.loop.EventLoop;
+import dev.qbkit.qbnet.packet.IpPacket;
+import dev.qbkit.qbnet.robust.Packets;
+
+class UdpEmptyDatagramTest {
+    @Test
+    void anEmptyDatagramIsSentAndCountedAsSent() throws Exception {
+        NatConfig config = NatConfig.defaults().toBuilder().mtu(1500).allowHostLoopback(true)
+                .rules(List.of(), List.of(Cidr.parse("0.0.0.0/0"), Cidr.parse("::/0"))).build();
+        ScriptedNat nat = new ScriptedNat(config);
+        EventLoop loop = new EventLoop("udp-empty");
+        try (DatagramChannel peer = DatagramChannel.open(StandardProtocolFamily.INET)) {
+            peer.bind(new InetSocketAddress("127.0.0.1", 0));
+            int port = ((InetSocketAddress) peer.getLocalAddress()).getPort();
+            UdpTable udp = new UdpTable(nat, loop, new Policy(config), new DnsProxy(nat, Runnable::run, null));
+            byte[] packet = Packets.udp(ScriptedNat.BOARD, new byte[] { 10, 113, 98, 1 }, 5000, port, new byte[0]);
+            IpPacket ip = new IpPacket();
+            ip.parse(ByteBuffer.wrap(packet), 0, packet.length);
+            udp.onPacket(ip);
+            assertEquals(0, nat.stats.get(Counter.DROP_UDP_SEND_FAILED), "an empty datagram counted as a failed send");
+            assertEquals(1, nat.stats.get(Counter.UDP_DATAGRAMS_TX));
+            peer.configureBlocking(true);
+            ByteBuffer got = ByteBuffer.allocate(16);
+            assertNotNull(peer.receive(got), "the empty datagram arrived");
+            assertEquals(0, got.position());
+            udp.closeAll();
+        } finally {
+            loop.shutdown();
+            loop.start();
+            loop.join();
+        }
+    }
+}

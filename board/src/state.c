@@ -39,7 +39,10 @@ int state_dir_open(const char *dir, char *err, size_t err_len)
 	int rc = mkdir_parents(dir);
 
 	if (rc) {
-		snprintf(err, err_len, "cannot create state directory %s: %s", dir, strerror(-rc));
+		snprintf(err, err_len, "cannot create state directory %s: %s: %s", dir, strerror(-rc),
+			 -rc == EACCES || -rc == EPERM || -rc == EROFS ?
+			 "run qbnetd as root, or give a writable --state-dir" :
+			 "give another --state-dir");
 		return -1;
 	}
 	if (state_path(path, sizeof(path), dir, "lock")) {
@@ -48,7 +51,9 @@ int state_dir_open(const char *dir, char *err, size_t err_len)
 	}
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		snprintf(err, err_len, "cannot open %s: %s", path, strerror(errno));
+		snprintf(err, err_len, "cannot open %s: %s: %s", path, strerror(errno),
+			 errno == EACCES || errno == EPERM || errno == EROFS ?
+			 "run qbnetd as root, or give a writable --state-dir" : "give another --state-dir");
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB)) {

@@ -60,6 +60,10 @@ static void attach_error(int error, const char *name, char *err, size_t err_len)
 		snprintf(err, err_len,
 			 "cannot create TUN interface %s: an interface of another type has that name; pick another name with --tun",
 			 name);
+	else if (error == ENOTTY || error == EBADFD)
+		snprintf(err, err_len,
+			 "cannot create TUN interface %s: %s is not the TUN device (character device 10:200): load the TUN driver (modprobe tun), or recreate it (mknod %s c 10 200)",
+			 name, TUN_PATH, TUN_PATH);
 	else
 		snprintf(err, err_len, "cannot create TUN interface %s: %s", name,
 			 strerror(error));

@@ -38,17 +38,31 @@ public final class ControlServer implements AutoCloseable {
     }
 
     public void start() throws IOException {
-        Path dir = path.toAbsolutePath().getParent();
-        if (dir != null)
-            Files.createDirectories(dir);
-        if (Files.exists(path)) {
-            if (ControlClient.isServing(path))
-                throw new IOException("another qbnet is running with control socket " + path
-                        + ": stop it, or give this one --control PATH");
-            Files.delete(path);
+        try {
+            Path dir = path.toAbsolutePath().getParent();
+            if (dir != null)
+                Files.createDirectories(dir);
+            if (Files.exists(path)) {
+                if (ControlClient.isServing(path))
+                    throw new IOException("another qbnet is running with control socket " + path
+                            + ": stop it, or give this one --control PATH");
+                Files.delete(path);
+            }
+            server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            server.bind(UnixDomainSocketAddress.of(path));
+        } catch (java.nio.file.FileSystemException e) {
+            // Its message is often the bare path ("/nonexistent"): say what failed and what to do.
+            String why = switch (e) {
+                case java.nio.file.AccessDeniedException a -> "permission denied";
+                case java.nio.file.FileAlreadyExistsException a -> "a file is in the way";
+                case java.nio.file.NotDirectoryException a -> "not a directory";
+                case java.nio.file.NoSuchFileException a -> "no such directory";
+                default -> e.getReason() != null ? e.getReason() : e.getClass().getSimpleName();
+            };
+            throw new IOException("cannot create the control socket " + path + ": " + why
+                    + (e.getFile() != null && !e.getFile().equals(path.toString()) ? " (" + e.getFile() + ")" : "")
+                    + ": give a writable path with --control PATH or QBNET_CONTROL", e);
         }
-        server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        server.bind(UnixDomainSocketAddress.of(path));
         try {
             Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
         } catch (UnsupportedOperationException e) {

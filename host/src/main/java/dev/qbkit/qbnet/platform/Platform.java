@@ -106,6 +106,12 @@ public final class Platform {
         List<String> candidates = libusbCandidates(os, override, jarDirectory());
         List<String> failures = new ArrayList<>();
         for (String candidate : candidates) {
+            // A path that is not there is not handed to the JVM: dlopen of a missing file makes
+            // HotSpot print a two-line "might have disabled stack guard" warning before our error.
+            if (isPath(candidate) && !Files.isRegularFile(Path.of(candidate))) {
+                failures.add(candidate);
+                continue;
+            }
             try {
                 libusb = isPath(candidate) ? SymbolLookup.libraryLookup(Path.of(candidate), Arena.global())
                         : SymbolLookup.libraryLookup(candidate, Arena.global());

@@ -174,7 +174,8 @@ public final class HostDriver implements AutoCloseable {
                 : java.nio.channels.ServerSocketChannel.open()) {
             probe.bind(spec.hostEndpoint());
         } catch (IOException e) {
-            throw new IOException("cannot use " + spec.hostEndpoint() + " for --forward " + spec + ": " + e.getMessage()
+            throw new IOException("cannot use " + spec.bind().getHostAddress() + ":" + spec.hostPort() + " for --forward "
+                    + spec + ": " + e.getMessage()
                     + (spec.hostPort() < 1024 ? " (ports below 1024 need root)" : ""));
         }
     }

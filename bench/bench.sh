@@ -166,6 +166,7 @@ section_scale() {
 	qbnet_up 65520
 	ip netns exec "$INET_NS" $QBTOOL hold-server --bind 0.0.0.0 --port 7002 > "$QB_WORK/hold-server.log" 2>&1 &
 	qb_track $! hold-server
+	for _ in $(seq 50); do qb_inet bash -c "exec 3<>/dev/tcp/$INET_ADDR/7002" 2>/dev/null && break; sleep 0.1; done
 	pid=$(qbnet_pid)
 	status() { qbnet_cli status --json --gc | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 	heap0=$(status "d['jvm']['heapUsedBytes']")

@@ -82,8 +82,22 @@ qb_topology_down() {
 	return 0
 }
 
+# Interfaces left by an interrupted run of these scripts (any prefix) would
+# route the test subnet into a dead namespace: remove ours, refuse others.
+qb_clear_stale() {
+	local dev
+	for dev in $(ip -o -4 addr show to "$INET_HOST_ADDR/24" | awk '{ print $2 }'); do
+		case $dev in
+		qb*-h) qb_log "removing $dev, left by an interrupted test run"; ip link del "$dev" ;;
+		*) qb_die "interface $dev already holds $INET_HOST_ADDR/24, the test subnet: remove it first" ;;
+		esac
+	done
+	return 0
+}
+
 qb_topology_up() {
 	qb_topology_down
+	qb_clear_stale
 	rm -rf "$QB_WORK"
 	mkdir -p "$QB_WORK/www" "$QB_WORK/state"
 	ip netns add "$BOARD_NS" || qb_die "cannot create network namespaces"

@@ -46,6 +46,7 @@ public enum Counter {
     TCP_RESETS_TO_BOARD("tcp", "resets to board"),
     TCP_RETRANSMITS("tcp", "segments retransmitted"),
     TCP_OUT_OF_ORDER_QUEUED("tcp", "out-of-order segments held for reassembly"),
+    TCP_DUPLICATES("tcp", "old segments from the board (retransmissions, keepalives), acked again"),
     TCP_FAST_RETRANSMITS("tcp", "fast retransmits"),
     TCP_TIMEOUTS("tcp", "retransmission timeouts"),
     TCP_IDLE_CLOSED("tcp", "flows closed idle"),

@@ -400,7 +400,9 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
         }
         if (!acceptable(seg)) {
             if (!seg.has(TcpHeader.RST)) {
-                ctx.stats().inc(Counter.DROP_TCP_OUT_OF_WINDOW);
+                // Wholly old (a retransmission, a keepalive) is normal; beyond the window is not.
+                boolean old = !Seq.after(seg.seq() + seg.segmentLength(), rcvNxt);
+                ctx.stats().inc(old ? Counter.TCP_DUPLICATES : Counter.DROP_TCP_OUT_OF_WINDOW);
                 ackNow();
             }
             return;

@@ -219,6 +219,12 @@ public final class BoardSession implements Link.Handler {
             return;
         state = State.CLOSED;
         loop.cancel(keepaliveTimer);
+        // A link can close inside a send (a USB submit finds the device gone) while the NAT is
+        // in the middle of a packet: the NAT is torn down after that work returns, not under it.
+        loop.execute(() -> tearDown(reason));
+    }
+
+    private void tearDown(String reason) {
         int flows = nat == null ? 0 : nat.tcp().size() + nat.udp().size();
         if (forwards != null)
             forwards.close();

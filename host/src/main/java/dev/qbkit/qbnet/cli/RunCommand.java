@@ -9,10 +9,13 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
+import org.slf4j.LoggerFactory;
+
 import dev.qbkit.qbnet.link.ControlMessage.Ipv4Prefix;
 import dev.qbkit.qbnet.forward.ForwardSpec;
 import dev.qbkit.qbnet.nat.Cidr;
 import dev.qbkit.qbnet.nat.NatConfig;
+import dev.qbkit.qbnet.platform.Platform;
 import dev.qbkit.qbnet.usb.UsbException;
 import dev.qbkit.qbnet.usb.UsbId;
 import picocli.CommandLine.Command;
@@ -108,6 +111,8 @@ public final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         logOptions.apply();
+        boolean tuned = Platform.tuneNativeMemory();
+        LoggerFactory.getLogger(RunCommand.class).debug("malloc tuned for board attach/detach cycles: {}", tuned);
         NatConfig config = natConfig();
         List<ForwardSpec> forwards = new ArrayList<>();
         for (String f : forwardSpecs) {

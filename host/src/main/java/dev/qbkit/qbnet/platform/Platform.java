@@ -4,7 +4,11 @@
 package dev.qbkit.qbnet.platform;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
 import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -91,6 +95,40 @@ public final class Platform {
             case WINDOWS -> "download libusb-1.0.dll (VS2022 x64 build) from https://libusb.info and put it next to qbnet.jar or on PATH";
             case OTHER -> "install libusb-1.0 with your system's package manager";
         } + ", or name the library file with -D" + LIBUSB_PROPERTY + "=PATH or " + LIBUSB_ENV + "=PATH";
+    }
+
+    // glibc's mallopt() parameters (malloc.h).
+    private static final int M_MMAP_THRESHOLD = -3;
+    private static final int M_ARENA_MAX = -8;
+    static final int MMAP_THRESHOLD = 128 * 1024;
+    static final int ARENA_MAX = 4;
+
+    /**
+     * Keeps a long-running qbnet's native memory flat across board attach
+     * and detach on glibc (Linux): every board gets a new loop thread, and
+     * glibc would give those threads new malloc arenas (up to 8 per core)
+     * and, once a 256 KiB bundle buffer had been freed, raise its mmap
+     * threshold so the next ones are carved from those arenas and never
+     * returned. A fixed threshold and a few arenas keep bundle buffers on
+     * mmap, handed back to the OS when freed. Returns whether it applied:
+     * not on other systems or C libraries (no mallopt), where nothing is done.
+     */
+    public static boolean tuneNativeMemory() {
+        if (os() != Os.LINUX)
+            return false;
+        Linker linker = Linker.nativeLinker();
+        var mallopt = linker.defaultLookup().find("mallopt");
+        if (mallopt.isEmpty())
+            return false;
+        MethodHandle call = linker.downcallHandle(mallopt.get(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+        try {
+            int threshold = (int) call.invokeExact(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+            int arenas = (int) call.invokeExact(M_ARENA_MAX, ARENA_MAX);
+            return threshold == 1 && arenas == 1;
+        } catch (Throwable e) {
+            return false;
+        }
     }
 
     /**

@@ -14,6 +14,12 @@ import dev.qbkit.qbnet.platform.Platform.Os;
 
 class PlatformTest {
     @Test
+    void glibcMallocIsTunedOnLinux() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Platform.os() == Os.LINUX, "glibc only");
+        assertTrue(Platform.tuneNativeMemory(), "mallopt accepted the mmap threshold and the arena cap");
+    }
+
+    @Test
     void recognisesOsNames() {
         assertEquals(Os.LINUX, Platform.os("Linux"));
         assertEquals(Os.MACOS, Platform.os("Mac OS X"));

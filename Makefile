@@ -1,7 +1,8 @@
 # qbnet: USB networking for qbkit boards. Top-level entry points:
 #   make         build the board daemon (board/) and the host driver (host/)
 #   make demo    the main job: a simulated board fetches from a local server through qbnet
-#   make test    every test (unit, sanitizers, fuzz smoke, cross builds, namespaces, USB VM)
+#   make test    every test (unit, sanitizers, fuzz smoke, cross builds, namespaces, USB VM, robustness)
+#   make fuzz    long libFuzzer runs (FUZZ_SECONDS per target) and the host property tests x FUZZ_TRIES_FACTOR
 #   make bench   benchmarks against slirp4netns and pasta; writes doc/PERFORMANCE.md
 # Targets that need packages install them first (tests/deps.sh, Debian 12/13, root).
 
@@ -12,7 +13,8 @@ export MAVEN_OPTS ?= --sun-misc-unsafe-memory-access=allow
 MVN ?= mvn -B -q -Dstyle.color=never
 JAR := host/target/qbnet.jar
 
-.PHONY: all board host deps-build deps-demo deps-test deps-usb deps-bench demo test test-board test-host test-e2e test-usb bench cross fuzz clean
+.PHONY: all board host deps-build deps-demo deps-test deps-usb deps-bench demo test test-board test-host test-e2e test-usb \
+	test-robust bench cross fuzz clean
 
 all: board host
 
@@ -40,7 +42,7 @@ deps-bench:
 demo: deps-demo all
 	tests/demo.sh
 
-test: deps-test all test-board test-host cross test-e2e test-usb
+test: deps-test all test-board test-host cross test-e2e test-usb test-robust
 	@echo "make test: all passed"
 
 test-board:
@@ -59,11 +61,27 @@ test-usb: deps-usb all
 	$(MAKE) -C board check-usb
 	tests/usb-vm.sh
 
+# Robustness (issue 7): bad flags and a broken environment, kill -9 of either side, a hostile
+# board, the board daemon under ASan+UBSan and valgrind, 20 USB unplug/replug cycles in the VM.
+test-robust: deps-test deps-usb all
+	tests/cli-errors.sh
+	tests/robustness.sh
+	$(MAKE) -C board asan-daemon
+	tests/sanitizers.sh
+	tests/usb-replug.sh
+
 bench: deps-bench all
 	bench/bench.sh
 
+# The host's robustness properties (jqwik, @Tag robust) with FUZZ_TRIES_FACTOR times their tries.
+FUZZ_TRIES_FACTOR ?= 20
+
 fuzz: deps-test
 	$(MAKE) -C board fuzz
+	@echo "== host property tests, tries x $(FUZZ_TRIES_FACTOR)"
+	@cd host && $(MVN) test -Dgroups=robust -Dqbnet.tries.factor=$(FUZZ_TRIES_FACTOR) > target/fuzz-properties.log 2>&1; \
+		rc=$$?; grep '^robust-property' target/fuzz-properties.log; \
+		if [ $$rc != 0 ]; then tail -n 80 target/fuzz-properties.log; exit 1; fi
 
 clean:
 	$(MAKE) -C board clean

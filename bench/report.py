@@ -148,6 +148,81 @@ for speed in usb:
           f"{(f'{100 * tcp / raw:.0f}%' if raw and tcp else 'n/a')} |")
     w("")
 
+# ---- the targets of issue 6, judged from this run's numbers ---------------
+checks = []
+
+
+def judge(name, value, target, shown):
+    if value is None:
+        checks.append((name, "n/a", "not measured in this run"))
+    else:
+        checks.append((name, shown, "met" if value >= target else "**not met**"))
+
+
+for m in mtus:
+    for d, word in (("up", "upload"), ("down", "download")):
+        am = "65521" if m == "65520" and ("throughput", "slirp4netns", "65521", d) in rows else m
+        q, a = med(("throughput", "qbnet", m, d)), med(("throughput", "slirp4netns", am, d))
+        judge(f"qbnet ≥ 1.0× slirp4netns, MTU {m} {word}", q / a if q and a else None, 1.0, ratio(q, a))
+q, a = med(("throughput", "qbnet", "65520", "down")), med(("throughput", "pasta", "65520", "down"))
+judge("moonshot: qbnet ≥ pasta downstream, MTU 65520", q / a if q and a else None, 1.0, ratio(q, a))
+for speed in usb:
+    for d, word in (("up", "board to host"), ("down", "host to board")):
+        raw, tcp = med(("usb", "raw", speed, d)), med(("usb", "tcp", speed, d))
+        judge(f"USB ({speed}) TCP ≥ 85% of bare bulk, {word}", tcp / raw if raw and tcp else None, 0.85,
+              f"{100 * tcp / raw:.0f}%" if raw and tcp else "n/a")
+per_flow = med(("scale", "qbnet", "-", "RSS per idle flow"))
+heap_flow = med(("scale", "qbnet", "-", "heap per idle flow"))
+if per_flow is not None:
+    worst = max(per_flow, heap_flow or 0)
+    judge("≤ 16 KiB host memory per idle TCP flow (RSS and heap)", 16 - worst, 0, f"{worst:.1f} KiB")
+if checks:
+    w("## Targets")
+    w("")
+    w("| target | this run | |")
+    w("|---|---|---|")
+    for name, shown, verdict in checks:
+        w(f"| {name} | {shown} | {verdict} |")
+    w("")
+
+w("## Where the time goes")
+w("")
+w("From profiles taken while building this (JFR on qbnet, `perf` on the board")
+w("side); they explain the tables above and the defaults in doc/DESIGN.md.")
+w("")
+w("- **Checksums were the cost; offload removed them.** Before offload, JFR put")
+w("  ~70% of qbnet's CPU in a download into TCP checksums (host-to-board data")
+w("  is segmented and summed in Java). With offload (PROTOCOL.md section 7)")
+w("  qbnet sends 64 KiB super-segments with a partial checksum and the board's")
+w("  kernel segments and sums them (virtio-net style, through `IFF_VNET_HDR`);")
+w("  board-to-host TSO packets arrive whole. What remains in Java is one copy")
+w("  from the socket buffer into the bundle. The `qbnet-no-offload` row is the")
+w("  same build with `--no-offload`: the factor between them is that cost.")
+w("- **MTU 1500 without offload is per-packet cost**: a TUN read or write and a")
+w("  NAT pass per 1500 bytes. Offload makes the link carry 64 KiB units whatever")
+w("  the board's MTU, which is why 1500 and 65520 are now close.")
+w("- **Latency is the architecture.** A round trip crosses two processes")
+w("  (qbnetd, qbnet) and two extra socket hops that slirp4netns and pasta do not")
+w("  have (they sit on the namespace's TAP directly), plus the JVM's selector")
+w("  wake-ups. The 1 ms delayed ack removed one pure ACK bundle per request.")
+w("  On USB the bus's own microframe scheduling (125 µs) dominates anyway.")
+w("- **USB in the VM**: the VM emulates its CPU with one TCG thread, which runs")
+w("  the guest kernel, qbnetd, the JVM, iperf3 and the dummy_hcd controller in")
+w("  turn. The bare bulk test has almost no per-byte CPU work; TCP through the")
+w("  stack adds the board's TCP stack, TUN, the NAT's TCP and the loopback")
+w("  server, all on the same emulated CPU, so the ratio measures the emulated")
+w("  CPU's speed at TCP more than the USB path. On hardware the USB controller")
+w("  moves the bytes and the CPU cost per byte is the same as on the socket")
+w("  link above, which runs at Gbit/s; the 85% target is judged there, not in")
+w("  an emulator (see the closing note of issue 6).")
+w("- **Defaults** (doc/DESIGN.md): link MTU 65520 (the sweep there: per-packet")
+w("  cost dominates; and a board at 1500 would see large UDP datagrams")
+w("  fragmented), bundles up to 256 KiB (one USB transfer carries a whole")
+w("  64 KiB super-segment with room to batch acks), 4 reads and up to 4 writes")
+w("  in flight per direction (the bus stays busy while the other side handles a")
+w("  completion).")
+w("")
+
 open(md_path, "w").write("\n".join(out) + "\n")
 
 if systems:

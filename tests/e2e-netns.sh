@@ -285,16 +285,7 @@ case_board_restart_frees_flows() {
 # ---- main --------------------------------------------------------------------
 
 SELECTED=("$@")
-qb_require_root
-qb_require_built
-trap 'qb_topology_down' EXIT
-trap 'exit 130' INT TERM
-qb_log "setting up namespaces in $QB_WORK"
-qb_topology_up
-head -c 104857600 /dev/urandom > "$QB_WORK/www/big.bin"
-head -c 104857600 /dev/urandom > "$QB_WORK/upload.bin"
-head -c 65536 /dev/urandom > "$QB_WORK/www/medium.bin"
-qb_servers_up
+qb_suite_up 65536
 host_loopback_server || qb_die "loopback test server did not start"
 ip netns exec "$INET_NS" $QBTOOL hold-server --bind 0.0.0.0 --port 7002 > "$QB_WORK/hold-server.log" 2>&1 &
 qb_track $! hold-server

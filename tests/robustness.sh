@@ -199,16 +199,7 @@ EOF
 # ---- main --------------------------------------------------------------------
 
 SELECTED=("$@")
-qb_require_root
-qb_require_built
-trap 'qb_topology_down' EXIT
-trap 'exit 130' INT TERM
-qb_log "setting up namespaces in $QB_WORK"
-qb_topology_up
-head -c 104857600 /dev/urandom > "$QB_WORK/www/big.bin"
-head -c 104857600 /dev/urandom > "$QB_WORK/upload.bin"
-head -c 8388608 /dev/urandom > "$QB_WORK/www/medium.bin"
-qb_servers_up
+qb_suite_up 8388608
 ip netns exec "$INET_NS" $QBTOOL hold-server --bind 0.0.0.0 --port "$HOLD_PORT" > "$QB_WORK/hold-server.log" 2>&1 &
 qb_track $! hold-server
 qb_qbnet_start "${QBNET_ARGS[@]}"

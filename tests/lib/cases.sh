@@ -89,3 +89,18 @@ qb_summary() {
 	[ -s "$RESULTS" ] && { echo "measured:"; sed 's/^/  /' "$RESULTS"; }
 	[ $FAIL = 0 ]
 }
+
+# The start of a namespace suite (e2e-netns, robustness): root and a build checked, teardown on
+# exit, the namespaces, 100 MiB big.bin and upload.bin, a medium.bin of MEDIUM_BYTES, the servers.
+qb_suite_up() { # MEDIUM_BYTES
+	qb_require_root
+	qb_require_built
+	trap 'qb_topology_down' EXIT
+	trap 'exit 130' INT TERM
+	qb_log "setting up namespaces in $QB_WORK"
+	qb_topology_up
+	head -c 104857600 /dev/urandom > "$QB_WORK/www/big.bin"
+	head -c 104857600 /dev/urandom > "$QB_WORK/upload.bin"
+	head -c "$1" /dev/urandom > "$QB_WORK/www/medium.bin"
+	qb_servers_up
+}

@@ -1,6 +1,7 @@
 // The link over USB bulk endpoints: one bundle per transfer each way, several
 // reads and writes in flight, completions handed from the USB event thread to
-// the board's loop; on close every transfer is cancelled and freed only after its callback.
+// the board's loop; on close every transfer is cancelled, and freed once the
+// close is over and the last callback is in (NativeHolds decides which comes last).
 package dev.qbkit.qbnet.usb;
 
 import java.lang.foreign.Arena;
@@ -10,8 +11,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,9 +54,8 @@ public final class UsbLink implements Link, UsbTransfer.Owner {
     private final List<UsbTransfer> parkedReads = new ArrayList<>();
     private final long softLimit;
     private final long hardLimit;
-    /** Transfers submitted and not yet called back; the link's native memory lives while this is > 0. */
-    private final AtomicInteger inFlight = new AtomicInteger();
-    private final AtomicBoolean released = new AtomicBoolean();
+    /** The link and its transfers in flight; the native memory lives until the last lets go. */
+    private final NativeHolds holds = new NativeHolds();
     private volatile boolean closed;
     private Handler handler;
     private long queuedBytes;
@@ -136,12 +134,10 @@ public final class UsbLink implements Link, UsbTransfer.Owner {
     /** On the USB event thread: hand the result to the board loop, or finish a close. */
     @Override
     public void onTransferDone(UsbTransfer t) {
-        inFlight.decrementAndGet();
-        if (closed) {
-            releaseWhenIdle();
-            return;
-        }
-        loop.execute(() -> completed(t));
+        if (holds.transferReturned())
+            blockingWork.execute(this::release); // the link closed and this was the last transfer out
+        else if (!closed)
+            loop.execute(() -> completed(t));
     }
 
     private void completed(UsbTransfer t) {
@@ -285,11 +281,11 @@ public final class UsbLink implements Link, UsbTransfer.Owner {
     }
 
     private void submit(UsbTransfer t) {
-        inFlight.incrementAndGet();
+        holds.transferSubmitted();
         int rc = t.submit();
         if (rc == LibUsb.SUCCESS)
             return;
-        inFlight.decrementAndGet();
+        holds.submitFailed();
         if (rc == LibUsb.ERROR_NO_DEVICE)
             close("unplugged");
         else if (rc == LibUsb.ERROR_NO_MEM)
@@ -321,14 +317,14 @@ public final class UsbLink implements Link, UsbTransfer.Owner {
             UsbTransfer t = idleWrites.poll();
             boolean needsZeroPacket = bundle != null && bundle.remaining() % packet == 0;
             t.setOut(bundle, needsZeroPacket && !separateZeroPackets);
-            inFlight.incrementAndGet();
+            holds.transferSubmitted();
             int rc = t.submit();
             if (rc == LibUsb.SUCCESS) {
                 if (needsZeroPacket && separateZeroPackets)
                     queue.addFirst(null);
                 continue;
             }
-            inFlight.decrementAndGet();
+            holds.submitFailed();
             if (rc == LibUsb.ERROR_NOT_SUPPORTED && needsZeroPacket && !separateZeroPackets) {
                 // This libusb backend lacks LIBUSB_TRANSFER_ADD_ZERO_PACKET: send the ZLP as its own transfer.
                 log.debug("{}: libusb cannot add zero-length packets here; sending them separately", description);
@@ -365,7 +361,8 @@ public final class UsbLink implements Link, UsbTransfer.Owner {
     /**
      * Cancels every transfer and reports onClosed at once; the native side is
      * released (transfers freed, interface released, handle closed) once the
-     * last callback has come in. Safe to call from any thread.
+     * cancelling is over and the last callback has come in. Safe to call from
+     * any thread.
      */
     @Override
     public void close(String reason) {
@@ -385,18 +382,14 @@ public final class UsbLink implements Link, UsbTransfer.Owner {
         queuedBytes = 0;
         if (handler != null)
             handler.onClosed(reason);
-        releaseWhenIdle();
+        // Only now, with every cancel call over, may a late callback be the one that frees the transfers.
+        if (holds.linkClosed())
+            blockingWork.execute(this::release);
     }
 
     /** Whether close() has run; the native side may still be draining. */
     public boolean isClosed() {
         return closed;
-    }
-
-    /** Called after closed is set, from the loop and from every late callback: the last one releases. */
-    private void releaseWhenIdle() {
-        if (inFlight.get() == 0 && released.compareAndSet(false, true))
-            blockingWork.execute(this::release);
     }
 
     private void release() {

@@ -230,6 +230,7 @@ public final class BoardSession implements Link.Handler {
             forwards.close();
         if (nat != null)
             nat.close();
+        output.close();
         log.info("{}: link down: {} (received {} bundles / {} bytes, sent {} / {}, {} drops; freed {} flows)",
                 name, reason, stats.get(Counter.BUNDLES_RX), stats.get(Counter.BYTES_RX),
                 stats.get(Counter.BUNDLES_TX), stats.get(Counter.BYTES_TX), stats.totalDrops(), flows);

@@ -11,6 +11,7 @@ import dev.qbkit.qbnet.link.Bundles;
 import dev.qbkit.qbnet.link.Link;
 import dev.qbkit.qbnet.link.OffloadHeader;
 import dev.qbkit.qbnet.nat.Counter;
+import dev.qbkit.qbnet.nat.DirectBufferCache;
 import dev.qbkit.qbnet.nat.PacketOutput;
 import dev.qbkit.qbnet.nat.Stats;
 
@@ -20,6 +21,7 @@ public final class LinkOutput implements PacketOutput {
     private final Link link;
     private final Stats stats;
     private final BundleBuilder builder = new BundleBuilder();
+    private final DirectBufferCache cache;
     private final ArrayDeque<ByteBuffer> spare = new ArrayDeque<>();
     private int maxBundle = Bundles.INITIAL_MAX;
     private long lastFlushAt;
@@ -27,8 +29,13 @@ public final class LinkOutput implements PacketOutput {
     private boolean offload;
 
     public LinkOutput(Link link, Stats stats) {
+        this(link, stats, DirectBufferCache.SHARED);
+    }
+
+    public LinkOutput(Link link, Stats stats, DirectBufferCache cache) {
         this.link = link;
         this.stats = stats;
+        this.cache = cache;
     }
 
     /** Offload is in use when both HELLOs carry CAPS bit 1. */
@@ -49,7 +56,7 @@ public final class LinkOutput implements PacketOutput {
     public void setMaxBundle(int maxBundle) {
         flush();
         if (maxBundle != this.maxBundle)
-            spare.clear();
+            giveSpares();
         this.maxBundle = maxBundle;
     }
 
@@ -72,7 +79,7 @@ public final class LinkOutput implements PacketOutput {
             flush();
         if (!builder.isStarted()) {
             ByteBuffer buf = spare.poll();
-            builder.start(buf != null ? buf : ByteBuffer.allocateDirect(maxBundle), maxBundle);
+            builder.start(buf != null ? buf : cache.take(maxBundle), maxBundle);
             if (!builder.fits(maxLength))
                 throw new IllegalStateException(maxLength + "-byte frame cannot fit a " + maxBundle + "-byte bundle");
         }
@@ -141,5 +148,24 @@ public final class LinkOutput implements PacketOutput {
     public void recycle(ByteBuffer bundle) {
         if (bundle.capacity() >= maxBundle && spare.size() < SPARE_BUFFERS)
             spare.add(bundle);
+        else
+            cache.give(bundle);
+    }
+
+    /**
+     * The session is over: the spare buffers and the bundle being built go to
+     * the shared cache for the next board. Bundles the link still holds are
+     * not touched; they are left to the GC.
+     */
+    public void close() {
+        ByteBuffer unsent = builder.abandon();
+        if (unsent != null)
+            cache.give(unsent);
+        giveSpares();
+    }
+
+    private void giveSpares() {
+        for (ByteBuffer buffer; (buffer = spare.poll()) != null;)
+            cache.give(buffer);
     }
 }

@@ -89,6 +89,15 @@ public final class BundleBuilder {
         return buf;
     }
 
+    /** Forgets the bundle being built, frames and all, and returns its buffer (null when none). */
+    public ByteBuffer abandon() {
+        ByteBuffer dropped = buf;
+        buf = null;
+        frameStart = -1;
+        frames = 0;
+        return dropped;
+    }
+
     /** Writes the length, flips the buffer for sending and forgets it. */
     public ByteBuffer finish() {
         if (frameStart >= 0)

@@ -100,6 +100,7 @@ public final class Nat implements NatContext {
         icmp.close();
         dns.close();
         ackQueue.clear();
+        buffers.close();
     }
 
     public TcpTable tcp() {

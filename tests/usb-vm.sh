@@ -18,4 +18,5 @@ done
 	echo "${test%-test.sh}: build first (make)" >&2
 	exit 1
 }
-exec "$HERE/usbvm/run.sh" --speed "$speed" --timeout 420 "$HERE/$test" "$@"
+# The whole VM run is bounded; QB_USBVM_TIMEOUT (seconds) lets a longer in-VM script ask for more.
+exec "$HERE/usbvm/run.sh" --speed "$speed" --timeout "${QB_USBVM_TIMEOUT:-420}" "$HERE/$test" "$@"

@@ -47,8 +47,8 @@ check() {
 	fi
 }
 
-since() { # START -> seconds elapsed, e.g. 0.42
-	awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }'
+since() { # START [END] -> seconds from START to END (default now), e.g. 0.42
+	awk -v s="$1" -v e="${2:-$(date +%s.%N)}" 'BEGIN { printf "%.2f", e - s }'
 }
 
 less_than() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }

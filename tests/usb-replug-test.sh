@@ -99,6 +99,20 @@ replug() {
 		"bind $(since "$t_bind" "$t_plug") s; unplug to reply $cpu)"
 }
 
+# Pauses the load and waits until its download is gone from qbnet too: the fds and memory are
+# compared at two such quiet moments, not with a different number of live flows each time.
+quiet_load() {
+	touch "$QB_WORK/load.pause"
+	pkill -f 'curl -sS --limit-rate' 2> /dev/null || true
+	for _ in $(seq 50); do pgrep -f 'curl -sS --limit-rate' > /dev/null || break; sleep 0.1; done
+	sleep 1 # the board's RST reaches the NAT, which closes the flow's socket
+}
+
+# The kinds of fds a process holds, "N kind" per line (socket, anon_inode:[eventpoll], /dev/...).
+fd_kinds() {
+	ls -l /proc/"$1"/fd 2> /dev/null | awk 'NR > 1 { t = $NF; sub(/:\[[0-9]+\]$/, "", t); print t }' | sort | uniq -c
+}
+
 case_replug_cycles() {
 	local qbnet_pid qbnetd_pid
 	qbnet_pid=$(qbnet_pid)
@@ -108,6 +122,7 @@ case_replug_cycles() {
 	rm -f "$QB_WORK/load.stop"
 	(
 		while [ ! -e "$QB_WORK/load.stop" ]; do
+			[ -e "$QB_WORK/load.pause" ] && { sleep 0.2; continue; }
 			qb_board curl -sS --limit-rate 1M --speed-limit 1 --speed-time 2 --connect-timeout 2 --max-time 6 \
 				-o /dev/null -w "%{size_download} exit=%{exitcode} took=%{time_total} at=$(date +%s)\n" \
 				"http://$INET_ADDR/big.bin" >> "$QB_WORK/load.log" 2>&1 || true # the case runs under set -e
@@ -138,12 +153,15 @@ case_replug_cycles() {
 	replug 0 || return 1
 	note "warm-up replug (not counted): link back in $TOOK s"
 	sleep 2
-	local fd0 fdd0 rss0 rssd0 heap0 start_rx start_t
+	local fd0 fdd0 rss0 rssd0 heap0 start_rx start_t kinds0
+	quiet_load
 	heap0=$(heap_mib) # first: the control side's first request opens fds for good
 	fd0=$(fds "$qbnet_pid")
+	kinds0=$(fd_kinds "$qbnet_pid")
 	fdd0=$(fds "$qbnetd_pid")
 	rss0=$(rss_kib "$qbnet_pid")
 	rssd0=$(rss_kib "$qbnetd_pid")
+	rm -f "$QB_WORK/load.pause"
 	start_rx=$(qb_board cat /sys/class/net/qb0/statistics/rx_bytes)
 	start_t=$(date +%s.%N)
 	local times=() i rss_trend=() rss_mid=
@@ -155,14 +173,15 @@ case_replug_cycles() {
 		[ "$i" = $((CYCLES / 2)) ] && rss_mid=$(rss_kib "$qbnet_pid")
 		sleep 1 # traffic runs on the new link a moment
 	done
-	sleep 3 # the last cut downloads give up and restart
 	local fd1 fdd1 rss1 rssd1 heap1 load_mb
 	local end_rx
 	end_rx=$(qb_board cat /sys/class/net/qb0/statistics/rx_bytes)
 	load_mb=$(awk -v a="$start_rx" -v b="$end_rx" \
 		-v t="$(since "$start_t")" 'BEGIN { printf "%.1f MB in %.0f s, %.2f MB/s", (b - a) / 1e6, t, (b - a) / 1e6 / t }')
+	quiet_load
 	heap1=$(heap_mib) # first, as at the start: RSS is compared after a full GC both times
 	fd1=$(fds "$qbnet_pid")
+	[ "$fd1" -le $((fd0 + 2)) ] || printf '    qbnet fds by kind, before and after:\n%s\n    --\n%s\n' "$kinds0" "$(fd_kinds "$qbnet_pid")"
 	fdd1=$(fds "$qbnetd_pid")
 	rss1=$(rss_kib "$qbnet_pid")
 	rssd1=$(rss_kib "$qbnetd_pid")

@@ -9,6 +9,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 out=${QB_USBVM_OUT:-$(mktemp -d /tmp/qbnet-usbvm-out.XXXXXX)}
 export QB_USBVM_OUT=$out
 printf 'export REPLUG_CYCLES=%q REPLUG_MAX_S=%q\n' "${REPLUG_CYCLES:-20}" "${REPLUG_MAX_S:-2}" > "$out/env"
-# Booting and the load take about 2 minutes, each cycle under 6 s.
-export QB_USBVM_TIMEOUT=$((180 + 8 * ${REPLUG_CYCLES:-20}))
+# Booting, the load and the checks take up to 5 minutes on a slow day, each cycle under 8 s.
+export QB_USBVM_TIMEOUT=$((300 + 8 * ${REPLUG_CYCLES:-20}))
 exec "$HERE/usb-vm.sh" --test usb-replug-test.sh "$@"

@@ -1,6 +1,7 @@
 // The control socket of a running `qbnet run` (a Unix socket, owner-only):
 // answers status and forward requests from `qbnet status` and
-// `qbnet forward`. One short exchange per connection, each on a virtual thread.
+// `qbnet forward`. One short exchange per connection, each on its own
+// short-lived platform thread (DESIGN.md: why not a virtual one).
 package dev.qbkit.qbnet.control;
 
 import java.io.IOException;
@@ -76,7 +77,7 @@ public final class ControlServer implements AutoCloseable {
         while (server.isOpen()) {
             try {
                 SocketChannel client = server.accept();
-                Thread.ofVirtual().name("control-client").start(() -> serve(client));
+                Thread.ofPlatform().daemon().name("control-client").start(() -> serve(client));
             } catch (IOException e) {
                 if (server.isOpen())
                     log.warn("control socket: {}", e.toString());

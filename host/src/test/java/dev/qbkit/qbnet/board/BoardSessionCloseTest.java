@@ -27,7 +27,7 @@ import dev.qbkit.qbnet.nat.NatConfig;
 
 class BoardSessionCloseTest {
     /** A link that reports itself closed from inside send() once {@code unplugged} is set. */
-    static final class UnpluggingLink implements Link {
+    static class UnpluggingLink implements Link {
         Handler handler;
         volatile boolean unplugged;
         int sends;

@@ -13,42 +13,18 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 import dev.qbkit.qbnet.link.Bundles;
-import dev.qbkit.qbnet.link.Link;
 import dev.qbkit.qbnet.nat.DirectBufferCache;
 import dev.qbkit.qbnet.nat.Stats;
 
 final class LinkOutputTest {
     /** Keeps every bundle sent until the test says the link is done with it. */
-    private static final class HoldingLink implements Link {
+    private static final class HoldingLink extends BoardSessionCloseTest.UnpluggingLink {
         final List<ByteBuffer> held = new ArrayList<>();
-
-        @Override
-        public void start(Handler handler) {
-        }
 
         @Override
         public boolean send(ByteBuffer bundle) {
             held.add(bundle);
             return true;
-        }
-
-        @Override
-        public boolean congested() {
-            return false;
-        }
-
-        @Override
-        public int maxReceiveBundle() {
-            return Bundles.INITIAL_MAX;
-        }
-
-        @Override
-        public void close(String reason) {
-        }
-
-        @Override
-        public String description() {
-            return "holding";
         }
     }
 

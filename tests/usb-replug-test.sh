@@ -13,7 +13,7 @@ export QB_LINK=usb QB_PREFIX=qbreplug QB_WORK=/tmp/qbnet-replug
 CYCLES=${REPLUG_CYCLES:-20}
 MAX_S=${REPLUG_MAX_S:-2}
 GADGET_UDC=/sys/kernel/config/usb_gadget/qbnet/UDC
-# The GC log lets a slow replug be told apart from a collection pause in the one emulated CPU.
+# The JVM's GC, safepoint and JIT log tells a slow replug's cause (a pause, a compile burst) in the one emulated CPU.
 export QBNET_JAVA_OPTS="-XX:+UseSerialGC -Xlog:gc,safepoint,jit+compilation=debug:file=$QB_WORK/jvm.log:uptime"
 
 fds() { ls /proc/"$1"/fd 2> /dev/null | wc -l; }
@@ -31,7 +31,7 @@ log_after() {
 	from=$(date -d "@$1" +%Y-%m-%dT%H:%M:%S.%3N)
 	ts=$(awk -v t="$from" -v re="$2" '$1 > t && $0 ~ re { print $1; exit }' "$QB_WORK/qbnet.log")
 	[ -n "$ts" ] || { echo "?"; return; }
-	awk -v a="$1" -v b="$(date -d "$ts" +%s.%N)" 'BEGIN { printf "%.2f", b - a }'
+	since "$1" "$(date -d "$ts" +%s.%N)"
 }
 
 # CPU used so far, in clock ticks: "busy jit qbnet qbnetd" (busy: the whole VM, both vCPUs;
@@ -92,7 +92,7 @@ replug() {
 	[ -n "$back" ] || { echo "    cycle $i: no reply within 15 s of the replug" >&2; return 1; }
 	local cpu
 	cpu=$(cpu_between "$cpu0" "$(cpu_ticks)")
-	TOOK=$(awk -v a="$t_plug" -v b="$back" 'BEGIN { printf "%.2f", b - a }')
+	TOOK=$(since "$t_plug" "$back")
 	# Where the time went: the host found and opened the board, then the session's HELLOs, then the ping.
 	echo "    cycle $i: link back in $TOOK s (board opened at $(log_after "$t_plug" "qbnet board attached") s," \
 		"session up at $(log_after "$t_plug" "attached, protocol") s; UDC unbind $(since "$t_pull" "$t_pulled") s," \
@@ -155,7 +155,7 @@ case_replug_cycles() {
 	sleep 2
 	local fd0 fdd0 rss0 rssd0 heap0 start_rx start_t kinds0
 	quiet_load
-	heap0=$(heap_mib) # first: the control side's first request opens fds for good
+	heap0=$(heap_mib) # first: its full GC comes before the RSS reading
 	fd0=$(fds "$qbnet_pid")
 	kinds0=$(fd_kinds "$qbnet_pid")
 	fdd0=$(fds "$qbnetd_pid")
@@ -181,14 +181,14 @@ case_replug_cycles() {
 	quiet_load
 	heap1=$(heap_mib) # first, as at the start: RSS is compared after a full GC both times
 	fd1=$(fds "$qbnet_pid")
-	[ "$fd1" -le $((fd0 + 2)) ] || printf '    qbnet fds by kind, before and after:\n%s\n    --\n%s\n' "$kinds0" "$(fd_kinds "$qbnet_pid")"
+	local fd_limit=$((fd0 + 2))
+	[ "$fd1" -le "$fd_limit" ] || printf '    qbnet fds by kind, before and after:\n%s\n    --\n%s\n' "$kinds0" "$(fd_kinds "$qbnet_pid")"
 	fdd1=$(fds "$qbnetd_pid")
 	rss1=$(rss_kib "$qbnet_pid")
 	rssd1=$(rss_kib "$qbnetd_pid")
 	touch "$QB_WORK/load.stop"
 	kill "$pinger"
 	wait "$load" 2> /dev/null || true
-	local cut whole
 	local runs
 	runs=$(grep -c "exit=" "$QB_WORK/load.log" || true)
 	{
@@ -197,7 +197,6 @@ case_replug_cycles() {
 		echo "== board qb0"; qb_board ip -s link show qb0
 	} > "$QB_USBVM_OUT/board-state.txt" 2>&1
 	note "the load during the cycles: $load_mb into the board ($runs downloads of at most 6 s each, most cut by a replug)"
-	cp "$QB_WORK/load.log" "$QB_WORK/qbnet.log" "$QB_WORK/qbnetd.log" "$QB_WORK/jvm.log" "$QB_USBVM_OUT/" 2> /dev/null
 	check "the load kept flowing between the replugs ($(((end_rx - start_rx) >> 10)) KiB, at least 128 KiB a cycle)" \
 		[ $((end_rx - start_rx)) -ge $((CYCLES * 131072)) ]
 	local sorted
@@ -209,7 +208,7 @@ case_replug_cycles() {
 	note "$CYCLES unplug/replug cycles under a 1 MiB/s download: link back (board ping answered by the NAT) min $min s, median $med s, max $max s after the replug"
 	note "qbnet: fds $fd0 -> $fd1, RSS $((rss0 >> 10)) -> $((rss1 >> 10)) MiB, heap after GC $heap0 -> $heap1 MiB; qbnetd: fds $fdd0 -> $fdd1, RSS $rssd0 -> $rssd1 KiB"
 	check "every replug: link back within ${MAX_S} s (max $max s)" less_than "$max" "$MAX_S"
-	check "qbnet fds did not grow ($fd0 -> $fd1)" [ "$fd1" -le $((fd0 + 2)) ]
+	check "qbnet fds did not grow ($fd0 -> $fd1)" [ "$fd1" -le "$fd_limit" ]
 	check "qbnetd fds did not grow ($fdd0 -> $fdd1)" [ "$fdd1" -le "$fdd0" ]
 	check "qbnetd RSS did not grow by more than 256 KiB ($rssd0 -> $rssd1 KiB)" [ "$rssd1" -le $((rssd0 + 256)) ]
 	check "qbnet heap after GC did not grow by more than 8 MiB ($heap0 -> $heap1 MiB)" [ "$heap1" -le $((heap0 + 8)) ]
@@ -228,7 +227,7 @@ case_replug_cycles() {
 
 SELECTED=("$@")
 # The logs leave the VM however the run ends (a failed case returns before its own copy).
-trap 'cp "$QB_WORK/qbnet.log" "$QB_WORK/qbnetd.log" "$QB_WORK/jvm.log" "$QB_USBVM_OUT/" 2> /dev/null; qb_topology_down' EXIT
+trap 'cp "$QB_WORK"/{load,qbnet,qbnetd,jvm}.log "$QB_USBVM_OUT/" 2> /dev/null; qb_topology_down' EXIT
 qb_topology_up
 head -c $((16 * 1048576)) /dev/urandom > "$QB_WORK/www/big.bin"
 qb_servers_up

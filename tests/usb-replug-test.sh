@@ -21,8 +21,10 @@ rss_kib() { awk '/VmRSS/ { print $2 }' /proc/"$1"/status; }
 heap_mib() { qbnet_cli status --json --gc | python3 -c "import json,sys; print(json.load(sys.stdin)['jvm']['heapUsedBytes'] >> 20)"; }
 
 # The time of the first ping reply logged after epoch second $1 (ping -D lines), or nothing.
+# Only the log's tail: the whole file grows by 20 lines a second, and rereading it every poll
+# took the emulated CPU from the replug being measured.
 first_reply_after() {
-	awk -v t="$1" -F'[][]' '/bytes from/ && $2 + 0 > t { print $2; exit }' "$QB_WORK/ping.log"
+	tail -n 100 "$QB_WORK/ping.log" | awk -v t="$1" -F'[][]' '/bytes from/ && $2 + 0 > t { print $2; exit }'
 }
 
 # Seconds from epoch second $1 to the first qbnet log line after it that matches $2, or "?".
@@ -83,11 +85,13 @@ replug() {
 	echo "$QB_UDC" > "$GADGET_UDC" # and put back
 	t_plug=$(date +%s.%N)
 	back=
-	for _ in $(seq 300); do
+	# Polled every 0.25 s: TOOK comes from the reply's own timestamp, so a slower poll does not
+	# lengthen it, and each poll's processes cost the emulated CPU that brings the link back.
+	for _ in $(seq 60); do
+		sleep 0.25
 		back=$(first_reply_after "$t_plug")
 		[ -n "$back" ] && break
 		kill -0 "$qbnet_pid" 2>/dev/null || { echo "    cycle $i: qbnet exited during the replug" >&2; return 1; }
-		sleep 0.05
 	done
 	[ -n "$back" ] || { echo "    cycle $i: no reply within 15 s of the replug" >&2; return 1; }
 	local cpu

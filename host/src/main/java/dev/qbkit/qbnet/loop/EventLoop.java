@@ -89,6 +89,16 @@ public final class EventLoop implements Executor {
             selector.wakeup();
     }
 
+    /**
+     * Runs one round without blocking on the calling thread, for a loop that
+     * was never started: tests drive a loop's links and sockets by hand.
+     */
+    public void runOnce() throws IOException {
+        if (thread != null)
+            throw new IllegalStateException(name + " runs on its own thread");
+        round(0);
+    }
+
     /** Stops the loop after its current round; close hooks run on the loop thread. */
     public void shutdown() {
         running = false;
@@ -102,19 +112,8 @@ public final class EventLoop implements Executor {
 
     private void run() {
         try {
-            while (running) {
-                long timeout = selectTimeoutMillis();
-                if (timeout == 0)
-                    selector.selectNow();
-                else
-                    selector.select(timeout < 0 ? 0 : timeout);
-                wakeupPending.set(false);
-                dispatchSelected();
-                runTasks();
-                timers.runDue(now());
-                for (Runnable hook : flushHooks)
-                    guarded(hook);
-            }
+            while (running)
+                round(selectTimeoutMillis());
         } catch (IOException | RuntimeException e) {
             log.error("{}: event loop failed: {}", name, e.toString(), e);
         } finally {
@@ -125,6 +124,20 @@ public final class EventLoop implements Executor {
                 log.debug("{}: closing selector: {}", name, e.toString());
             }
         }
+    }
+
+    /** One round: ready channels, tasks, due timers, then the flush hooks. */
+    private void round(long timeoutMillis) throws IOException {
+        if (timeoutMillis == 0)
+            selector.selectNow();
+        else
+            selector.select(timeoutMillis < 0 ? 0 : timeoutMillis);
+        wakeupPending.set(false);
+        dispatchSelected();
+        runTasks();
+        timers.runDue(now());
+        for (Runnable hook : flushHooks)
+            guarded(hook);
     }
 
     /** Milliseconds to block: 0 for "poll", -1 for "until woken". */

@@ -36,13 +36,21 @@ final class ScriptedNat implements NatContext {
     final ArrayDeque<String> offloadHeaders = new ArrayDeque<>();
     private final ByteBuffer bundle = ByteBuffer.allocate(1 << 20);
     private int packetAt;
+    /** When set, packets go here (a real LinkOutput) instead of into {@link #sent}. */
+    private final PacketOutput external;
 
     ScriptedNat() {
         this(NatConfig.defaults().withMtu(1500));
     }
 
     ScriptedNat(NatConfig config) {
+        this(config, null);
+    }
+
+    /** A NAT whose packets go to {@code output}, as a board session's do. */
+    ScriptedNat(NatConfig config, PacketOutput output) {
         this.config = config;
+        this.external = output;
         this.buffers = new BufferPool(config.maxBufferedBytes(), 8);
         this.table = new TcpTable(this, new Policy(config), () -> {
             FakeSocket s = new FakeSocket();
@@ -95,7 +103,7 @@ final class ScriptedNat implements NatContext {
         for (TcpFlow f : new ArrayList<>(ackQueue))
             f.flushAck();
         ackQueue.clear();
-        if (!congested)
+        if (!output().congested())
             waiters.drain(this.output());
     }
 
@@ -137,6 +145,8 @@ final class ScriptedNat implements NatContext {
 
     @Override
     public PacketOutput output() {
+        if (external != null)
+            return external;
         return new PacketOutput() {
             @Override
             public int begin(int maxLength) {

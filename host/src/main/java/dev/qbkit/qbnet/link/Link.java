@@ -6,18 +6,26 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 
 public interface Link {
-    /** Events of one link, delivered on the board's loop thread. */
+    /**
+     * Events of one link, delivered on the board's loop thread. Events that
+     * may make the handler write (onBundle, onWritable) are only ever
+     * delivered from the loop itself (a ready channel or a task), never from
+     * inside {@link #send} or {@link #close}: a send happens in the middle of
+     * building a packet, and a nested write would land in the same bundle
+     * (doc/DESIGN.md, "No re-entrant writes"). onSent and onClosed may come
+     * from inside send(); handlers must not write from them.
+     */
     interface Handler {
         /** One received bundle at {@code buf[offset, offset+length)}, valid only during the call. */
         void onBundle(ByteBuffer buf, int offset, int length);
 
-        /** A bundle given to {@link #send} was written; its buffer may be reused. */
+        /** A bundle given to {@link #send} was written; its buffer may be reused. Must not write. */
         void onSent(ByteBuffer bundle);
 
-        /** The link was congested and has room again. */
+        /** The link was congested and has room again: a loop task of its own ({@link Writability}). */
         void onWritable();
 
-        /** The link is gone; nothing more will be delivered. */
+        /** The link is gone; nothing more will be delivered. Must not write. */
         void onClosed(String reason);
 
         /** A received bundle had a bad header (counted by the session). */

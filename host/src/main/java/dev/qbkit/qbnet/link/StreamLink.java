@@ -24,7 +24,7 @@ public final class StreamLink implements Link, EventLoop.IoHandler {
     private final long softLimit;
     private final long hardLimit;
     private long queuedBytes;
-    private boolean wasCongested;
+    private final Writability writability;
     private SelectionKey key;
     private Handler handler;
     private boolean closed;
@@ -37,11 +37,13 @@ public final class StreamLink implements Link, EventLoop.IoHandler {
         this.rx = ByteBuffer.allocateDirect(Math.max(2 * maxReceive, 256 * 1024));
         this.softLimit = 4L * Math.max(peerMaxBundle, Bundles.INITIAL_MAX);
         this.hardLimit = 64L * Bundles.ABSOLUTE_MAX;
+        this.writability = new Writability(loop, () -> queuedBytes > softLimit, () -> closed);
     }
 
     @Override
     public void start(Handler h) throws IOException {
         this.handler = h;
+        writability.start(h);
         channel.configureBlocking(false);
         key = loop.register(channel, SelectionKey.OP_READ, this);
     }
@@ -143,18 +145,12 @@ public final class StreamLink implements Link, EventLoop.IoHandler {
         int ops = SelectionKey.OP_READ | (txQueue.isEmpty() ? 0 : SelectionKey.OP_WRITE);
         if (key.isValid() && key.interestOps() != ops)
             key.interestOps(ops);
-        boolean congestedNow = congested();
-        if (wasCongested && !congestedNow)
-            handler.onWritable();
-        wasCongested = congestedNow;
+        writability.queueShrank();
     }
 
     @Override
     public boolean congested() {
-        boolean c = queuedBytes > softLimit;
-        if (c)
-            wasCongested = true;
-        return c;
+        return writability.congested();
     }
 
     @Override

@@ -18,6 +18,7 @@ import org.slf4j.LoggerFactory;
 import dev.qbkit.qbnet.link.BundleDrop;
 import dev.qbkit.qbnet.link.Bundles;
 import dev.qbkit.qbnet.link.Link;
+import dev.qbkit.qbnet.link.Writability;
 import dev.qbkit.qbnet.loop.EventLoop;
 import dev.qbkit.qbnet.loop.Timer;
 
@@ -59,7 +60,7 @@ public final class UsbLink implements Link, UsbTransfer.Owner {
     private volatile boolean closed;
     private Handler handler;
     private long queuedBytes;
-    private boolean wasCongested;
+    private final Writability writability;
     private boolean separateZeroPackets;
     private boolean clearingInHalt;
     private boolean clearingOutHalt;
@@ -89,6 +90,7 @@ public final class UsbLink implements Link, UsbTransfer.Owner {
         this.readSize = (maxReceive + packet - 1) / packet * packet;
         this.softLimit = (long) (OUT_TRANSFERS + 2) * Math.max(peerMaxBundle, Bundles.INITIAL_MAX);
         this.hardLimit = 64L * Bundles.ABSOLUTE_MAX;
+        this.writability = new Writability(loop, () -> queuedBytes > softLimit, () -> closed);
     }
 
     /** The size of each posted read: MAX_BUNDLE rounded up to the IN endpoint's packet size. */
@@ -99,6 +101,7 @@ public final class UsbLink implements Link, UsbTransfer.Owner {
     @Override
     public void start(Handler h) {
         this.handler = h;
+        writability.start(h);
         QbnetInterface iface = board.qbnetInterface();
         MemorySegment handle = board.handle();
         for (int i = 0; i < IN_TRANSFERS; i++)
@@ -202,7 +205,7 @@ public final class UsbLink implements Link, UsbTransfer.Owner {
             default -> onTransferError("writing to", status);
         }
         if (!closed)
-            checkWritable();
+            writability.queueShrank();
     }
 
     /**
@@ -231,7 +234,7 @@ public final class UsbLink implements Link, UsbTransfer.Owner {
                 submit(t);
         pump();
         if (!closed)
-            checkWritable();
+            writability.queueShrank();
     }
 
     /**
@@ -342,18 +345,7 @@ public final class UsbLink implements Link, UsbTransfer.Owner {
 
     @Override
     public boolean congested() {
-        boolean c = queuedBytes > softLimit;
-        if (c)
-            wasCongested = true;
-        return c;
-    }
-
-    private void checkWritable() {
-        boolean congestedNow = queuedBytes > softLimit;
-        if (wasCongested && !congestedNow) {
-            wasCongested = false;
-            handler.onWritable();
-        }
+        return writability.congested();
     }
 
     // ---- closing --------------------------------------------------------------

@@ -27,6 +27,7 @@ import dev.qbkit.qbnet.link.Link;
 import dev.qbkit.qbnet.loop.EventLoop;
 import dev.qbkit.qbnet.loop.Timer;
 import dev.qbkit.qbnet.nat.Counter;
+import dev.qbkit.qbnet.nat.LogLimiter;
 import dev.qbkit.qbnet.nat.Nat;
 import dev.qbkit.qbnet.nat.NatConfig;
 import dev.qbkit.qbnet.nat.Stats;
@@ -102,6 +103,7 @@ public final class BoardSession implements Link.Handler {
 
     /** Starts the link and greets the board; call on the loop thread. */
     public void start() throws java.io.IOException {
+        loop.setFailureHandler(this::onLoopFailure);
         loop.addFlushHook(this::flush);
         link.start(this);
         log.info("{}: link up ({})", name, link.description());
@@ -164,6 +166,7 @@ public final class BoardSession implements Link.Handler {
 
     @Override
     public void onBundle(ByteBuffer buf, int offset, int length) {
+        assert !output.isSending() : "the link delivered a bundle from inside send()";
         lastReceivedAt = loop.now();
         stats.inc(Counter.BUNDLES_RX);
         stats.add(Counter.BYTES_RX, length);
@@ -209,8 +212,23 @@ public final class BoardSession implements Link.Handler {
 
     @Override
     public void onWritable() {
+        assert !output.isSending() : "the link reported writability from inside send()";
         if (nat != null)
             nat.onLinkWritable();
+    }
+
+    /**
+     * Something on this board's loop threw that nothing closer could contain
+     * (a flow or a packet would have): the session's state is suspect, so the
+     * link closes now and the board relinks at once instead of after 5 s of
+     * silence. Other boards have loops of their own and are not touched.
+     */
+    private void onLoopFailure(Throwable cause) {
+        stats.inc(Counter.HANDLER_FAILURES);
+        output.abortPacket();
+        limited(Level.ERROR, "internal", "{}: internal error: {}; closing the link so the board relinks at once", name,
+                cause.toString(), cause);
+        link.close("internal error: " + cause);
     }
 
     @Override

@@ -1,6 +1,7 @@
 // Collects everything the host sends a board into bundles: IP packets from
 // the NAT and control messages, written in place into pooled buffers and
-// handed to the link when full or at the end of each loop round.
+// handed to the link when full or at the end of each loop round. One packet
+// is written at a time; nothing may write while a bundle is being sent.
 package dev.qbkit.qbnet.board;
 
 import java.nio.ByteBuffer;
@@ -27,6 +28,8 @@ public final class LinkOutput implements PacketOutput {
     private long lastFlushAt;
     private FaultInjection faults = FaultInjection.NONE;
     private boolean offload;
+    /** Inside link.send(): a packet begun now would be a write from a link event (doc/DESIGN.md). */
+    private boolean sending;
 
     public LinkOutput(Link link, Stats stats) {
         this(link, stats, DirectBufferCache.SHARED);
@@ -75,15 +78,29 @@ public final class LinkOutput implements PacketOutput {
     }
 
     private int beginFrame(int channel, int flags, int maxLength) {
+        assert !sending : "re-entrant write: a packet begun inside link.send() (a link event delivered inside a send)";
+        assert !builder.isStarted() || !builder.frameOpen() : "a packet begun while another is still open";
         if (builder.isStarted() && !builder.fits(maxLength))
             flush();
         if (!builder.isStarted()) {
             ByteBuffer buf = spare.poll();
             builder.start(buf != null ? buf : cache.take(maxBundle), maxBundle);
-            if (!builder.fits(maxLength))
-                throw new IllegalStateException(maxLength + "-byte frame cannot fit a " + maxBundle + "-byte bundle");
         }
+        // Checked after the flush, always: whatever ran meanwhile, no packet is begun where it cannot end.
+        if (!builder.fits(maxLength))
+            throw new IllegalStateException(maxLength + "-byte frame cannot fit a " + maxBundle + "-byte bundle");
         return builder.beginFrame(channel, flags);
+    }
+
+    @Override
+    public void abortPacket() {
+        if (builder.isStarted() && builder.frameOpen())
+            builder.cancelFrame();
+    }
+
+    /** Whether a bundle is being handed to the link right now (a link event must not write then). */
+    public boolean isSending() {
+        return sending;
     }
 
     @Override
@@ -130,7 +147,14 @@ public final class LinkOutput implements PacketOutput {
             return;
         ByteBuffer bundle = builder.finish();
         int size = bundle.remaining();
-        if (link.send(bundle)) {
+        boolean taken;
+        sending = true;
+        try {
+            taken = link.send(bundle);
+        } finally {
+            sending = false;
+        }
+        if (taken) {
             stats.inc(Counter.BUNDLES_TX);
             stats.add(Counter.BYTES_TX, size);
             lastFlushAt = System.nanoTime();

@@ -31,6 +31,11 @@ public final class BundleBuilder {
         return frames;
     }
 
+    /** Whether a frame was begun and not yet ended or cancelled. */
+    public boolean frameOpen() {
+        return frameStart >= 0;
+    }
+
     public int size() {
         return buf.position();
     }
@@ -52,6 +57,7 @@ public final class BundleBuilder {
     public int beginFrame(int channel, int flags) {
         if (frameStart >= 0)
             throw new IllegalStateException("frame already open");
+        assert buf != null : "no bundle started";
         frameStart = buf.position();
         LittleEndian.putU16(buf, frameStart, channel);
         LittleEndian.putU16(buf, frameStart + 2, flags);
@@ -59,8 +65,10 @@ public final class BundleBuilder {
     }
 
     public void endFrame(int payloadLength) {
+        if (frameStart < 0)
+            throw new IllegalStateException("no frame open");
         int end = frameStart + Bundles.FRAME_HEADER_SIZE + payloadLength;
-        if (frameStart < 0 || end > limit)
+        if (payloadLength < 0 || end > limit)
             throw new IllegalStateException("frame overruns the bundle");
         LittleEndian.putU32(buf, frameStart + 4, payloadLength);
         buf.position(end);
@@ -102,6 +110,7 @@ public final class BundleBuilder {
     public ByteBuffer finish() {
         if (frameStart >= 0)
             throw new IllegalStateException("frame still open");
+        assert buf.position() <= limit : "bundle past its limit";
         LittleEndian.putU32(buf, 4, buf.position());
         buf.flip();
         ByteBuffer done = buf;

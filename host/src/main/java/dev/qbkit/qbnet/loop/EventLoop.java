@@ -1,6 +1,8 @@
 // One thread, one Selector: owns every channel and timer of one board (or of
 // the link acceptor). Other threads hand work in with execute(). After each
 // round of I/O, tasks and timers, the flush hooks run (acks, bundle output).
+// A handler or timer that throws contains the damage itself (a flow resets);
+// what it cannot contain goes to the loop's failure handler (a board's session closes).
 package dev.qbkit.qbnet.loop;
 
 import java.io.IOException;
@@ -12,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
+import java.util.function.Consumer;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.slf4j.Logger;
@@ -24,6 +27,15 @@ public final class EventLoop implements Executor {
     @FunctionalInterface
     public interface IoHandler {
         void onReady(SelectionKey key) throws IOException;
+
+        /**
+         * onReady threw: limit the damage to what this handler owns (a flow
+         * resets itself). False when it cannot; the loop's failure handler
+         * then decides. The key is cancelled either way.
+         */
+        default boolean contain(Exception cause) {
+            return false;
+        }
     }
 
     private final String name;
@@ -35,6 +47,7 @@ public final class EventLoop implements Executor {
     private volatile boolean running = true;
     private Thread thread;
     private long handlerFailures;
+    private Consumer<Throwable> failureHandler = this::logFailure;
 
     public EventLoop(String name) throws IOException {
         this.name = name;
@@ -72,6 +85,15 @@ public final class EventLoop implements Executor {
     /** Runs after every loop round, in the order added. */
     public void addFlushHook(Runnable hook) {
         flushHooks.add(hook);
+    }
+
+    /**
+     * What to do with a failure nothing closer could contain (the default
+     * logs it): a board's session closes so the board relinks at once.
+     * Runs on the loop thread, also when the loop itself is dying.
+     */
+    public void setFailureHandler(Consumer<Throwable> handler) {
+        this.failureHandler = handler;
     }
 
     public int registeredChannels() {
@@ -114,8 +136,9 @@ public final class EventLoop implements Executor {
         try {
             while (running)
                 round(selectTimeoutMillis());
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | Error e) {
             log.error("{}: event loop failed: {}", name, e.toString(), e);
+            failed(e);
         } finally {
             runTasks();
             try {
@@ -135,9 +158,21 @@ public final class EventLoop implements Executor {
         wakeupPending.set(false);
         dispatchSelected();
         runTasks();
-        timers.runDue(now());
+        runTimers();
         for (Runnable hook : flushHooks)
             guarded(hook);
+    }
+
+    /** Due timers; one that throws and cannot contain it does not stop the others. */
+    private void runTimers() {
+        while (true) {
+            try {
+                timers.runDue(now());
+                return;
+            } catch (RuntimeException e) {
+                failed(e);
+            }
+        }
     }
 
     /** Milliseconds to block: 0 for "poll", -1 for "until woken". */
@@ -166,9 +201,11 @@ public final class EventLoop implements Executor {
             try {
                 handler.onReady(key);
             } catch (IOException | RuntimeException e) {
-                handlerFailures++;
-                log.warn("{}: I/O handler failed: {}", name, e.toString(), e);
                 key.cancel();
+                if (containedBy(handler, e))
+                    handlerFailures++;
+                else
+                    failed(e);
             }
         }
     }
@@ -179,12 +216,33 @@ public final class EventLoop implements Executor {
             guarded(task);
     }
 
+    private boolean containedBy(IoHandler handler, Exception e) {
+        try {
+            return handler.contain(e);
+        } catch (RuntimeException again) {
+            e.addSuppressed(again);
+            return false;
+        }
+    }
+
     private void guarded(Runnable r) {
         try {
             r.run();
         } catch (RuntimeException e) {
-            handlerFailures++;
-            log.warn("{}: task failed: {}", name, e.toString(), e);
+            failed(e);
+        }
+    }
+
+    private void logFailure(Throwable e) {
+        log.warn("{}: internal error: {}", name, e.toString(), e);
+    }
+
+    private void failed(Throwable e) {
+        handlerFailures++;
+        try {
+            failureHandler.accept(e);
+        } catch (RuntimeException again) {
+            log.error("{}: the failure handler failed too: {}", name, again.toString(), again);
         }
     }
 }

@@ -12,6 +12,15 @@ public abstract class Timer {
     /** Runs on the loop thread when the deadline has passed. */
     protected abstract void fire(long now);
 
+    /**
+     * fire() threw: limit the damage to what this timer's owner holds (a flow
+     * resets itself). False when it cannot; the exception then reaches the
+     * queue's caller (the loop's failure handler, or a test).
+     */
+    protected boolean contain(RuntimeException cause) {
+        return false;
+    }
+
     public final boolean isArmed() {
         return deadline != NONE;
     }

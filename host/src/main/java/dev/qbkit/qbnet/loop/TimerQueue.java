@@ -38,7 +38,11 @@ public final class TimerQueue {
         return heap.size();
     }
 
-    /** Fires every timer whose deadline is at or before {@code now}. */
+    /**
+     * Fires every timer whose deadline is at or before {@code now}. A timer
+     * that throws and cannot contain it ends the call with its exception;
+     * the queue stays consistent, and the next call fires the rest.
+     */
     public void runDue(long now) {
         Entry e;
         while ((e = heap.peek()) != null && e.at - now <= 0) {
@@ -54,7 +58,12 @@ public final class TimerQueue {
                 continue;
             }
             timer.deadline = Timer.NONE;
-            timer.fire(now);
+            try {
+                timer.fire(now);
+            } catch (RuntimeException failure) {
+                if (!timer.contain(failure))
+                    throw failure;
+            }
         }
     }
 }

@@ -13,6 +13,9 @@ public final class LinkWaiters {
         boolean isWaiting();
 
         void setWaiting(boolean waiting);
+
+        /** resume() threw: the waiter resets itself; the others go on. */
+        void failed(RuntimeException cause);
     }
 
     private final ArrayDeque<Waiter> queue = new ArrayDeque<>();
@@ -32,7 +35,11 @@ public final class LinkWaiters {
             if (w == null)
                 return;
             w.setWaiting(false);
-            w.resume();
+            try {
+                w.resume();
+            } catch (RuntimeException e) {
+                w.failed(e);
+            }
         }
     }
 

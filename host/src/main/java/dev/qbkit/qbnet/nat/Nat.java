@@ -1,6 +1,7 @@
 // One board's NAT: takes the board's IP packets, hands each to its protocol
 // table (TCP, UDP with the DNS proxy), and owns what they share: buffers,
-// counters, the ack list flushed at the end of every loop round.
+// counters, the ack list flushed at the end of every loop round. A packet or
+// flow whose handling throws is dropped or reset, counted, and the rest goes on.
 package dev.qbkit.qbnet.nat;
 
 import java.net.InetSocketAddress;
@@ -18,6 +19,7 @@ import dev.qbkit.qbnet.packet.IpPacket;
 import dev.qbkit.qbnet.packet.IpProtocol;
 
 public final class Nat implements NatContext {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Nat.class);
     private final NatConfig config;
     private final EventLoop loop;
     private final PacketOutput output;
@@ -32,7 +34,7 @@ public final class Nat implements NatContext {
     private final List<TcpFlow> ackQueue = new ArrayList<>();
     private final SplittableRandom random = new SplittableRandom(new SecureRandom().nextLong());
     private int ipId;
-    private final java.util.Map<Counter, Long> limitLoggedAt = new java.util.EnumMap<>(Counter.class);
+    private final LogLimiter logLimiter = new LogLimiter();
 
     public Nat(NatConfig config, EventLoop loop, PacketOutput output, Stats stats, Resolver resolver,
             List<InetSocketAddress> dnsUpstreams) {
@@ -51,6 +53,16 @@ public final class Nat implements NatContext {
 
     /** Handles one IP packet from the board. */
     public void onPacket(ByteBuffer buf, int offset, int length) {
+        try {
+            handle(buf, offset, length);
+        } catch (RuntimeException e) {
+            output.abortPacket();
+            stats.inc(Counter.DROP_IP_FAILED);
+            logFailure("ip-failed", "an IP packet from the board", e);
+        }
+    }
+
+    private void handle(ByteBuffer buf, int offset, int length) {
         if (!ip.parse(buf, offset, length)) {
             stats.inc(ip.reject() == IpPacket.Reject.FRAGMENT ? Counter.DROP_IP_FRAGMENT : Counter.DROP_IP_MALFORMED);
             return;
@@ -82,8 +94,14 @@ public final class Nat implements NatContext {
 
     /** End of a loop round: owed acks, then flows waiting for link room. */
     public void flush() {
-        for (int i = 0; i < ackQueue.size(); i++)
-            ackQueue.get(i).flushAck();
+        for (int i = 0; i < ackQueue.size(); i++) {
+            TcpFlow flow = ackQueue.get(i);
+            try {
+                flow.flushAck();
+            } catch (RuntimeException e) {
+                flow.failed(e);
+            }
+        }
         ackQueue.clear();
         if (!waiters.isEmpty() && !output.congested())
             waiters.drain(output);
@@ -169,13 +187,24 @@ public final class Nat implements NatContext {
     @Override
     public void limitHit(Counter counter, String message) {
         stats.inc(counter);
-        long now = loop.now();
-        Long last = limitLoggedAt.get(counter);
-        if (last == null || now - last > 10_000_000_000L) {
-            limitLoggedAt.put(counter, now);
-            org.slf4j.LoggerFactory.getLogger(Nat.class).warn("{} (counted as '{}'; logged at most every 10 s)", message,
-                    counter.description());
-        }
+        long skipped = logLimiter.allow(counter.name(), loop.now());
+        if (skipped >= 0)
+            log.warn("{} (counted as '{}'; logged at most every 10 s){}", message, counter.description(),
+                    LogLimiter.note(skipped));
+    }
+
+    @Override
+    public void flowFailed(FlowKey key, RuntimeException cause) {
+        stats.inc(Counter.DROP_TCP_FLOW_FAILED);
+        logFailure("flow-failed", "TCP flow " + key, cause);
+    }
+
+    /** An internal error, with its stack, at most once every 10 s per kind. */
+    private void logFailure(String kind, String what, RuntimeException cause) {
+        long skipped = logLimiter.allow(kind, loop.now());
+        if (skipped >= 0)
+            log.warn("internal error handling {}: {}; dropped/reset, the board's other traffic goes on{}", what,
+                    cause.toString(), LogLimiter.note(skipped), cause);
     }
 
     @Override

@@ -35,4 +35,11 @@ public interface NatContext {
 
     /** A flow has ended and released everything it held. */
     void flowClosed(TcpFlow flow);
+
+    /**
+     * A flow's event threw and the flow is being reset: counted as
+     * {@link Counter#DROP_TCP_FLOW_FAILED}, logged with the stack at most once
+     * every 10 s.
+     */
+    void flowFailed(FlowKey key, RuntimeException cause);
 }

@@ -1,6 +1,7 @@
 // TcpSocket over a non-blocking NIO SocketChannel registered with the board's
 // event loop. Interest changes are cached so a busy flow does not re-arm the
-// selector on every packet.
+// selector on every packet. Listener events come from the loop, never from
+// inside a call the flow made (a connect that completes at once is a task).
 package dev.qbkit.qbnet.nat;
 
 import java.io.IOException;
@@ -39,7 +40,7 @@ public final class NioTcpSocket implements TcpSocket, EventLoop.IoHandler {
             channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
             key = loop.register(channel, 0, this);
         } catch (IOException e) {
-            l.onConnectFailed(e);
+            loop.execute(() -> l.onConnectFailed(e));
         }
     }
 
@@ -54,7 +55,20 @@ public final class NioTcpSocket implements TcpSocket, EventLoop.IoHandler {
         connecting = !channel.connect(remote);
         key = loop.register(channel, connecting ? SelectionKey.OP_CONNECT : 0, this);
         if (!connecting)
+            loop.execute(this::connectedAtOnce);
+    }
+
+    private void connectedAtOnce() {
+        if (channel.isOpen())
             listener.onConnected();
+    }
+
+    @Override
+    public boolean contain(Exception cause) {
+        if (!(cause instanceof RuntimeException e) || listener == null)
+            return false;
+        listener.onFailure(e);
+        return true;
     }
 
     @Override

@@ -19,6 +19,12 @@ public interface PacketOutput {
     void commit(int length);
 
     /**
+     * Forgets the packet begun last if it was never committed, as if it had
+     * never been begun: what a writer that failed half way leaves behind.
+     */
+    void abortPacket();
+
+    /**
      * Like {@link #begin}, for a packet that carries an offload header
      * (PROTOCOL.md section 7): only when {@link #offload()} is true.
      */

@@ -4,7 +4,8 @@
 // acknowledges board data only once it reached the host socket, keeps data
 // sent to the board until acknowledged and retransmits it (RFC 6298 RTO,
 // fast retransmit with NewReno partial acks), probes zero windows, and
-// carries FIN in each direction on its own (half-close).
+// carries FIN in each direction on its own (half-close). An event that throws
+// resets this flow only (failed()).
 package dev.qbkit.qbnet.nat;
 
 import java.io.IOException;
@@ -107,15 +108,26 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
 
     private long lastActivity;
     private boolean waiting;
+    /** Inside emit(): a second emit now would be a nested write (doc/DESIGN.md, "No re-entrant writes"). */
+    private boolean emitting;
 
-    private final Timer retransmitTimer = new Timer() {
+    /** A timer of this flow: what it throws resets the flow, not the board's loop. */
+    private abstract class FlowTimer extends Timer {
+        @Override
+        protected boolean contain(RuntimeException cause) {
+            failed(cause);
+            return true;
+        }
+    }
+
+    private final Timer retransmitTimer = new FlowTimer() {
         @Override
         protected void fire(long now) {
             onRetransmitTimer(now);
         }
     };
 
-    private final Timer idleTimer = new Timer() {
+    private final Timer idleTimer = new FlowTimer() {
         @Override
         protected void fire(long now) {
             onIdleTimer(now);
@@ -927,7 +939,7 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
         ackNow();
     }
 
-    private final Timer delayedAckTimer = new Timer() {
+    private final Timer delayedAckTimer = new FlowTimer() {
         @Override
         protected void fire(long now) {
             if (ackOwed && state != State.CLOSED)
@@ -949,6 +961,16 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
     // ---- packet output ----------------------------------------------------
 
     private void emit(int seq, int flags, int length, boolean syn) {
+        assert !emitting : key + ": emit inside an emit";
+        emitting = true;
+        try {
+            write(seq, flags, length, syn);
+        } finally {
+            emitting = false;
+        }
+    }
+
+    private void write(int seq, int flags, int length, boolean syn) {
         boolean withAck = (flags & TcpHeader.ACK) != 0;
         int sackBlocks = 0;
         int[] blocks = null;
@@ -1029,6 +1051,47 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
             socket.abort();
         }
         finish(false);
+    }
+
+    /**
+     * An event of this flow threw: the packet it was writing is forgotten,
+     * the flow is reset both ways (RST to the board, host socket aborted),
+     * counted and logged by the NAT, and the board's loop goes on. If even
+     * the reset throws, the flow is dropped without a word.
+     */
+    @Override
+    public void failed(RuntimeException cause) {
+        ctx.output().abortPacket();
+        if (state == State.CLOSED)
+            return;
+        ctx.flowFailed(key, cause);
+        try {
+            abortWithReset();
+        } catch (RuntimeException again) {
+            cause.addSuppressed(again);
+            ctx.output().abortPacket();
+            forget();
+        }
+    }
+
+    @Override
+    public void onFailure(RuntimeException cause) {
+        failed(cause);
+    }
+
+    /** The last resort of failed(): out of the table, timers and socket gone, nothing sent. */
+    private void forget() {
+        state = State.CLOSED;
+        hostClosed = true;
+        socket.abort();
+        ctx.cancel(retransmitTimer);
+        ctx.cancel(idleTimer);
+        ctx.cancel(delayedAckTimer);
+        try {
+            releaseBuffers();
+        } finally {
+            ctx.flowClosed(this);
+        }
     }
 
     /** Frees the flow without a word to the board (the board is gone). */

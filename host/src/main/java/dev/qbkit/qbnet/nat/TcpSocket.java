@@ -17,6 +17,9 @@ public interface TcpSocket extends ByteQueue.Source, ByteQueue.Sink {
         void onReadable();
 
         void onWritable();
+
+        /** One of the calls above threw: the flow resets itself and the board's loop goes on. */
+        void onFailure(RuntimeException cause);
     }
 
     void connect(InetSocketAddress remote, Listener listener) throws IOException;

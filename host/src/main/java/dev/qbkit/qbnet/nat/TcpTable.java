@@ -64,7 +64,11 @@ public final class TcpTable {
             flow = null;
         }
         if (flow != null) {
-            flow.onSegment(buf, seg);
+            try {
+                flow.onSegment(buf, seg);
+            } catch (RuntimeException e) {
+                flow.failed(e);
+            }
             return;
         }
         if (bareSyn) {
@@ -99,7 +103,11 @@ public final class TcpTable {
         TcpFlow flow = new TcpFlow(ctx, key, syn, sockets.get(), endpoint, isnSource.getAsInt());
         flows.put(key, flow);
         ctx.stats().inc(Counter.TCP_FLOWS_OPENED);
-        flow.start();
+        try {
+            flow.start();
+        } catch (RuntimeException e) {
+            flow.failed(e);
+        }
     }
 
     /**
@@ -131,7 +139,11 @@ public final class TcpTable {
         TcpFlow flow = TcpFlow.toBoard(ctx, key, socket, hostPeer, isnSource.getAsInt());
         flows.put(key, flow);
         ctx.stats().inc(Counter.TCP_FLOWS_OPENED);
-        flow.startActive();
+        try {
+            flow.startActive();
+        } catch (RuntimeException e) {
+            flow.failed(e);
+        }
         return flow;
     }
 

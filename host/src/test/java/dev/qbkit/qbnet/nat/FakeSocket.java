@@ -16,6 +16,8 @@ final class FakeSocket implements TcpSocket {
     boolean remoteEof;
     int writeRoom = Integer.MAX_VALUE;
     IOException failWrites;
+    /** A bug's stand-in: writes throw this unchecked exception. */
+    RuntimeException crashWrites;
     boolean outputShut;
     boolean closed;
     boolean aborted;
@@ -73,6 +75,8 @@ final class FakeSocket implements TcpSocket {
     public int write(ByteBuffer src) throws IOException {
         if (failWrites != null)
             throw failWrites;
+        if (crashWrites != null)
+            throw crashWrites;
         int n = Math.min(src.remaining(), writeRoom);
         byte[] b = new byte[n];
         src.get(b);

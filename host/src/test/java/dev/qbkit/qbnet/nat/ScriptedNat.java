@@ -32,6 +32,8 @@ final class ScriptedNat implements NatContext {
     private final List<TcpFlow> ackQueue = new ArrayList<>();
     boolean congested;
     boolean offload;
+    /** A bug's stand-in: the next packet begun throws this. */
+    RuntimeException failNextBegin;
     /** For each packet sent: its offload header as "gso=N start=N offset=N", or "" for a plain frame. */
     final ArrayDeque<String> offloadHeaders = new ArrayDeque<>();
     private final ByteBuffer bundle = ByteBuffer.allocate(1 << 20);
@@ -150,6 +152,10 @@ final class ScriptedNat implements NatContext {
         return new PacketOutput() {
             @Override
             public int begin(int maxLength) {
+                RuntimeException failure = failNextBegin;
+                failNextBegin = null;
+                if (failure != null)
+                    throw failure;
                 packetAt = 0;
                 bundle.clear();
                 return 0;
@@ -166,6 +172,11 @@ final class ScriptedNat implements NatContext {
                 bundle.get(packetAt, p);
                 sent.add(p);
                 offloadHeaders.add("");
+            }
+
+            @Override
+            public void abortPacket() {
+                // nothing is collected before commit
             }
 
             @Override
@@ -233,5 +244,14 @@ final class ScriptedNat implements NatContext {
     @Override
     public void flowClosed(TcpFlow flow) {
         table.onFlowClosed(flow);
+    }
+
+    /** Flows reset after an internal error, with what they threw. */
+    final List<RuntimeException> flowFailures = new ArrayList<>();
+
+    @Override
+    public void flowFailed(FlowKey key, RuntimeException cause) {
+        stats.inc(Counter.DROP_TCP_FLOW_FAILED);
+        flowFailures.add(cause);
     }
 }

@@ -66,6 +66,45 @@ class TcpFlowTest {
         return b;
     }
 
+    // ---- failures are contained (issue 11) -----------------------------------
+
+    @Test
+    void aFlowThatThrowsOnABoardSegmentIsResetAndTheOthersGoOn() {
+        establish();
+        FakeSocket first = nat.socket();
+        int other = BOARD_PORT + 1;
+        nat.board(Segment.of(other, REMOTE_PORT, IRS, 0, S, 64240).withOptions(1460, 7, true));
+        nat.socket().listener.onConnected();
+        nat.endRound();
+        nat.next(); // its SYN-ACK
+        nat.board(Segment.of(other, REMOTE_PORT, IRS + 1, ISS + 1, A, BOARD_WINDOW));
+
+        first.crashWrites = new IllegalStateException("a bug");
+        nat.board(fromBoard(IRS + 1, ISS + 1, A | P, BOARD_WINDOW).withPayload("boom"));
+        assertEquals(toBoard(ISS + 1, IRS + 1, R | A, 0), nat.next(), "the failed flow is reset toward the board");
+        assertNull(nat.flow());
+        assertTrue(first.aborted, "and toward the host");
+        assertEquals(1, nat.stats.get(Counter.DROP_TCP_FLOW_FAILED));
+        assertEquals("a bug", nat.flowFailures.getFirst().getMessage());
+
+        nat.board(Segment.of(other, REMOTE_PORT, IRS + 1, ISS + 1, A | P, BOARD_WINDOW).withPayload("fine"));
+        assertEquals("fine", new String(nat.socket().takeWritten(), StandardCharsets.US_ASCII), "the other flow goes on");
+    }
+
+    @Test
+    void aFlowWhoseTimerThrowsIsReset() {
+        establish();
+        nat.socket().remoteSends(bytes(100, 3));
+        nat.endRound();
+        assertEquals(100, nat.next().payload().length);
+        nat.failNextBegin = new IllegalStateException("a bug");
+        nat.advance(RTO); // the retransmission throws
+        assertEquals(toBoard(ISS + 1, IRS + 1, R | A, 0), nat.next());
+        assertNull(nat.flow());
+        assertEquals(1, nat.stats.get(Counter.DROP_TCP_FLOW_FAILED));
+        assertTrue(nat.nothingSent(), "nothing after the reset");
+    }
+
     // ---- opening ------------------------------------------------------------
 
     @Test

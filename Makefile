@@ -2,6 +2,7 @@
 #   make         build the board daemon (board/) and the host driver (host/)
 #   make demo    the main job: a simulated board fetches from a local server through qbnet
 #   make test    every test (unit, sanitizers, fuzz smoke, cross builds, namespaces, USB VM, robustness)
+#   make soak    the stress mix for SOAK_SECONDS (default 600), with figures
 #   make fuzz    long libFuzzer runs (FUZZ_SECONDS per target) and the host property tests x FUZZ_TRIES_FACTOR
 #   make bench   benchmarks against slirp4netns and pasta; writes doc/PERFORMANCE.md
 # Targets that need packages install them first (tests/deps.sh, Debian 12/13, root).
@@ -14,7 +15,7 @@ MVN ?= mvn -B -q -Dstyle.color=never
 JAR := host/target/qbnet.jar
 
 .PHONY: all board host deps-build deps-demo deps-test deps-usb deps-bench demo test test-board test-host test-e2e test-usb \
-	test-robust bench cross fuzz clean
+	test-robust test-stress soak bench cross fuzz clean
 
 all: board host
 
@@ -42,7 +43,7 @@ deps-bench:
 demo: deps-demo all
 	tests/demo.sh
 
-test: deps-test all test-board test-host cross test-e2e test-usb test-robust
+test: deps-test all test-board test-host cross test-e2e test-stress test-usb test-robust
 	@echo "make test: all passed"
 
 test-board:
@@ -56,6 +57,15 @@ cross:
 
 test-e2e: all
 	tests/e2e-netns.sh
+
+# Parallel flows each way and both ways, aborted transfers, a UDP blast and loss (issue 11).
+test-stress: deps-test all
+	tests/stress.sh
+
+SOAK_SECONDS ?= 600
+
+soak: deps-test all
+	tests/stress.sh --soak $(SOAK_SECONDS)
 
 test-usb: deps-usb all
 	$(MAKE) -C board check-usb

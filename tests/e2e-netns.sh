@@ -4,6 +4,8 @@
 # servers in an "internet" netns. Traffic stays inside these namespaces.
 # Usage: tests/e2e-netns.sh [case-name-substring...]
 set -u
+# qbnet checks its invariants (Java assertions) under the tests.
+export QBNET_JAVA_OPTS="${QBNET_JAVA_OPTS:-} -ea:dev.qbkit.qbnet..."
 . "$(dirname "$0")/lib/topology.sh"
 . "$(dirname "$0")/lib/cases.sh"
 

@@ -6,6 +6,7 @@
 # Usage: tests/robustness.sh [case-name-substring...]
 set -u
 export QB_PREFIX=${QB_PREFIX:-qbrob}
+export QBNET_JAVA_OPTS="${QBNET_JAVA_OPTS:-} -ea:dev.qbkit.qbnet..." # invariants checked
 # TEST-NET-3 and a ULA of its own, so this can run beside another topology.
 export INET_HOST_ADDR=203.0.113.1 INET_ADDR=203.0.113.2 INET6_HOST_ADDR=fd51:6275::1 INET6_ADDR=fd51:6275::2
 . "$(dirname "$0")/lib/topology.sh"

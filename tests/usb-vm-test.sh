@@ -12,7 +12,7 @@ export QB_LINK=usb QB_PREFIX=qbusb QB_WORK=/tmp/qbnet-usb
 SIZE_MIB=${USB_TEST_MIB:-32}
 GADGET_UDC=/sys/kernel/config/usb_gadget/qbnet/UDC
 # A JVM in an emulated CPU starts slowly; a tiered-only JIT is quicker to warm.
-export QBNET_JAVA_OPTS="-XX:+UseSerialGC"
+export QBNET_JAVA_OPTS="-XX:+UseSerialGC -ea:dev.qbkit.qbnet..."
 
 qbnet_cmd() { "$JAVA_HOME/bin/java" $QBNET_JAVA_OPTS -jar "$QBNET_JAR" "$@"; }
 
@@ -83,6 +83,21 @@ case_tcp_goodput() {
 	fi
 }
 
+case_parallel_streams() {
+	# Issue 11 over USB: 8 streams toward the board, then 8 each way; the session lives through both.
+	local from board_from down both errors
+	from=$(($(wc -l < "$QB_WORK/qbnet.log") + 1))
+	board_from=$(($(wc -l < "$QB_WORK/qbnetd.log") + 1))
+	down=$(qb_board iperf3 -c "$INET_ADDR" -p 5201 -t 3 -P 8 -R -J | iperf_mbps)
+	both=$(qb_board iperf3 -c "$INET_ADDR" -p 5201 -t 3 -P 8 --bidir -J |
+		python3 -c 'import json,sys; e=json.load(sys.stdin)["end"]; print("%.1f" % ((e["sum_received"]["bits_per_second"] + e["sum_received_bidir_reverse"]["bits_per_second"]) / 8e6))')
+	check "iperf3 -P 8 ran down and both ways ('$down', '$both')" test -n "$down" -a -n "$both"
+	errors=$( (tail -n +"$from" "$QB_WORK/qbnet.log"; tail -n +"$board_from" "$QB_WORK/qbnetd.log") |
+		grep -E 'ERROR|Exception|internal error|link down|\] error:' | head -n 3)
+	check "no error and no relink on either side: ${errors:-none}" [ -z "$errors" ]
+	note "8 streams over USB: host->board $down MB/s, both ways $both MB/s, one session"
+}
+
 case_unplug_replug() {
 	local rc=0 start took
 	# The cut download cannot finish: its flow dies with the unplug and the
@@ -122,6 +137,7 @@ run_case download case_download
 run_case upload case_upload
 run_case udp-echo case_udp_echo
 run_case tcp-goodput case_tcp_goodput
+run_case parallel-streams case_parallel_streams
 run_case unplug-replug case_unplug_replug
 cp "$RESULTS" "$QB_USBVM_OUT/results.txt" 2>/dev/null
 qb_summary usb-vm

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # Test peers for the end-to-end tests, run inside the test namespaces: an HTTP
 # server (GET files, PUT returns sha256), a half-close server and client, UDP
-# echo server and client, and a parallel fetcher. Standard library only.
+# echo server and client, a parallel fetcher and a churning one that aborts
+# some of its transfers. Standard library only.
 import argparse
 import concurrent.futures
 import hashlib
@@ -199,6 +200,42 @@ def parallel_get(args):
     sys.exit(0 if all(results) else 1)
 
 
+def churn_get(args):
+    """Many short HTTP/1.0 GETs from WORKERS threads: each either reads the whole body and checks
+    its sha256, or aborts after a random part of it (a user who gives up). Prints the counts."""
+    import random
+    want = dict(item.split("=", 1) for item in args.files)
+    rng = random.Random(args.seed)
+    plan = [(rng.choice(sorted(want)), rng.random() < args.abort_fraction, rng.random()) for _ in range(args.count)]
+
+    def one(job):
+        path, abort, cut = job
+        try:
+            with socket.create_connection((args.host, args.port), timeout=args.timeout) as s:
+                s.sendall(f"GET /{path} HTTP/1.0\r\nHost: x\r\n\r\n".encode())
+                data = bytearray()
+                limit = int(cut * 65536) if abort else None
+                while limit is None or len(data) < limit:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                if abort:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    return "aborted"
+            head, _, body = bytes(data).partition(b"\r\n\r\n")
+            ok = head.split(b"\r\n", 1)[0].split(b" ")[1:2] == [b"200"] and hashlib.sha256(body).hexdigest() == want[path]
+            return "ok" if ok else "bad"
+        except OSError as e:
+            return f"error {e.__class__.__name__}"
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.workers) as pool:
+        results = list(pool.map(one, plan))
+    counts = {k: results.count(k) for k in sorted(set(results))}
+    print(" ".join(f"{k.replace(' ', '-')}={v}" for k, v in counts.items()))
+    sys.exit(0 if set(counts) <= {"ok", "aborted"} else 1)
+
+
 def hold_server(args):
     """Accepts connections and keeps them open, with no thread per connection, until the peer closes."""
     import selectors
@@ -279,6 +316,13 @@ def main():
     a.add_argument("path")
     a.add_argument("sha256")
     a.add_argument("--count", type=int, default=200)
+    a.add_argument("--timeout", type=float, default=30)
+    a = client("churn-get", churn_get)
+    a.add_argument("files", nargs="+", help="PATH=SHA256 of each file to fetch")
+    a.add_argument("--count", type=int, default=300)
+    a.add_argument("--workers", type=int, default=16)
+    a.add_argument("--abort-fraction", type=float, default=0.3)
+    a.add_argument("--seed", type=int, default=1)
     a.add_argument("--timeout", type=float, default=30)
     server("hold-server", hold_server, 7002)
     a = client("hold-connections", hold_connections)

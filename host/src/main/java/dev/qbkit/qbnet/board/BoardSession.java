@@ -3,14 +3,12 @@
 // ERROR), liveness, and the board's NAT. Runs on the board's own loop thread.
 package dev.qbkit.qbnet.board;
 
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.List;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.event.Level;
-import org.xbill.DNS.Resolver;
 
 import dev.qbkit.qbnet.Version;
 import dev.qbkit.qbnet.forward.BoardForwards;
@@ -27,6 +25,7 @@ import dev.qbkit.qbnet.link.Link;
 import dev.qbkit.qbnet.loop.EventLoop;
 import dev.qbkit.qbnet.loop.Timer;
 import dev.qbkit.qbnet.nat.Counter;
+import dev.qbkit.qbnet.nat.DnsUpstreams;
 import dev.qbkit.qbnet.nat.LogLimiter;
 import dev.qbkit.qbnet.nat.Nat;
 import dev.qbkit.qbnet.nat.NatConfig;
@@ -48,8 +47,7 @@ public final class BoardSession implements Link.Handler {
     private final Link link;
     private final EventLoop loop;
     private final NatConfig natConfig;
-    private final Resolver resolver;
-    private final List<InetSocketAddress> dnsUpstreams;
+    private final DnsUpstreams dnsUpstreams;
     private final Runnable onEnd;
     private final java.util.function.Consumer<BoardSession> onActive;
     private final int id;
@@ -81,15 +79,14 @@ public final class BoardSession implements Link.Handler {
         }
     };
 
-    public BoardSession(int id, Link link, EventLoop loop, NatConfig natConfig, Resolver resolver,
-            List<InetSocketAddress> dnsUpstreams, java.util.function.Consumer<BoardSession> onActive, Runnable onEnd) {
+    public BoardSession(int id, Link link, EventLoop loop, NatConfig natConfig, DnsUpstreams dnsUpstreams,
+            java.util.function.Consumer<BoardSession> onActive, Runnable onEnd) {
         this.id = id;
         this.name = "board " + id;
         this.onActive = onActive;
         this.link = link;
         this.loop = loop;
         this.natConfig = natConfig;
-        this.resolver = resolver;
         this.dnsUpstreams = dnsUpstreams;
         this.onEnd = onEnd;
         this.output = new LinkOutput(link, stats);
@@ -328,7 +325,7 @@ public final class BoardSession implements Link.Handler {
                 nat.close();
             }
             mtu = newMtu;
-            nat = new Nat(natConfig.withMtu(mtu), loop, output, stats, resolver, dnsUpstreams);
+            nat = new Nat(natConfig.withMtu(mtu), loop, output, stats, dnsUpstreams);
             forwards = new BoardForwards(name, loop, nat);
             for (ForwardSpec spec : held)
                 addForwardQuietly(spec);

@@ -17,7 +17,6 @@ import java.util.function.Function;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.xbill.DNS.Resolver;
 
 import dev.qbkit.qbnet.link.Link;
 import dev.qbkit.qbnet.control.ControlRequest;
@@ -27,8 +26,10 @@ import dev.qbkit.qbnet.forward.ForwardSpec;
 import dev.qbkit.qbnet.link.StreamLink;
 import dev.qbkit.qbnet.link.UnixLinkServer;
 import dev.qbkit.qbnet.loop.EventLoop;
-import dev.qbkit.qbnet.nat.DnsProxy;
+import dev.qbkit.qbnet.nat.DnsUpstreams;
 import dev.qbkit.qbnet.nat.NatConfig;
+import dev.qbkit.qbnet.platform.HostResolvers;
+import dev.qbkit.qbnet.platform.Platform;
 import dev.qbkit.qbnet.usb.UsbBoards;
 import dev.qbkit.qbnet.usb.UsbContext;
 import dev.qbkit.qbnet.usb.UsbException;
@@ -43,8 +44,8 @@ public final class HostDriver implements AutoCloseable {
     }
 
     private final NatConfig natConfig;
-    private final List<InetSocketAddress> dnsUpstreams;
-    private final Resolver resolver;
+    private final DnsUpstreams dnsUpstreams;
+    private final ResolverWatcher resolverWatcher;
     private final Map<Integer, Board> boards = new ConcurrentHashMap<>();
     private final AtomicInteger nextId = new AtomicInteger(1);
     private EventLoop acceptLoop;
@@ -59,13 +60,22 @@ public final class HostDriver implements AutoCloseable {
 
     public HostDriver(NatConfig natConfig, List<InetSocketAddress> configuredUpstreams) {
         this.natConfig = natConfig;
-        this.dnsUpstreams = DnsProxy.upstreams(configuredUpstreams);
-        this.resolver = DnsProxy.resolverFor(dnsUpstreams);
-        if (dnsUpstreams.isEmpty())
-            log.warn("no DNS servers in the host's resolver configuration: the board's DNS queries will fail "
-                    + "(configure DNS on this host, or pass --dns-upstream)");
-        else
-            log.info("DNS for boards goes to {}", dnsUpstreams);
+        this.dnsUpstreams = DnsUpstreams.of(configuredUpstreams);
+        if (!configuredUpstreams.isEmpty()) {
+            resolverWatcher = null;
+            log.info("DNS for boards goes to {} (--dns-upstream)", ResolverWatcher.describe(configuredUpstreams));
+            return;
+        }
+        // The host's own servers, followed as its network changes (Wi-Fi, VPN, a network that comes later).
+        Platform.Os os = Platform.os();
+        resolverWatcher = new ResolverWatcher(HostResolvers.forOs(os), dnsUpstreams, System::nanoTime);
+        resolverWatcher.check();
+        resolverWatcher.start(HostResolvers.pollInterval(os));
+    }
+
+    /** The DNS servers boards' queries go to now. */
+    public DnsUpstreams dnsUpstreams() {
+        return dnsUpstreams;
     }
 
     public void listenUnix(Path path) throws IOException {
@@ -113,7 +123,7 @@ public final class HostDriver implements AutoCloseable {
         loop.start();
         loop.execute(() -> {
             Link link = linkFactory.apply(loop);
-            BoardSession session = new BoardSession(id, link, loop, natConfig, resolver, dnsUpstreams,
+            BoardSession session = new BoardSession(id, link, loop, natConfig, dnsUpstreams,
                     this::onBoardActive, () -> {
                         boards.remove(id);
                         loop.shutdown();
@@ -301,6 +311,8 @@ public final class HostDriver implements AutoCloseable {
 
     @Override
     public void close() {
+        if (resolverWatcher != null)
+            resolverWatcher.close();
         if (control != null)
             control.close();
         if (unixServer != null)

@@ -1,27 +1,21 @@
 // The board's resolver: DNS queries to the virtual DNS address are parsed and
-// sent on through the host's resolver configuration (dnsjava), and the answer
-// comes back from the virtual address. Bad queries are dropped and counted;
-// upstream failures are answered SERVFAIL, so the board never waits in vain.
+// sent on to the host's current DNS servers (DnsUpstreams, dnsjava), and the
+// answer comes back from the virtual address. Bad queries are dropped and
+// counted; upstream failures are answered SERVFAIL (and reported, so the
+// host's resolver configuration is read again), so the board never waits in vain.
 package dev.qbkit.qbnet.nat;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.Executor;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.xbill.DNS.ExtendedResolver;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.OPTRecord;
 import org.xbill.DNS.Rcode;
-import org.xbill.DNS.Resolver;
-import org.xbill.DNS.ResolverConfig;
 import org.xbill.DNS.Section;
-import org.xbill.DNS.SimpleResolver;
 
 import dev.qbkit.qbnet.packet.IpWriter;
 
@@ -31,36 +25,15 @@ public final class DnsProxy {
 
     private final NatContext ctx;
     private final Executor loop;
-    private final Resolver resolver;
+    private final DnsUpstreams upstreams;
     private int inFlight;
     private boolean closed;
     private boolean warnedNoServers;
 
-    public DnsProxy(NatContext ctx, Executor loop, Resolver resolver) {
+    public DnsProxy(NatContext ctx, Executor loop, DnsUpstreams upstreams) {
         this.ctx = ctx;
         this.loop = loop;
-        this.resolver = resolver;
-    }
-
-    /** The upstream servers: the ones given, else the host's resolver configuration. */
-    public static List<InetSocketAddress> upstreams(List<InetSocketAddress> configured) {
-        if (!configured.isEmpty())
-            return configured;
-        return ResolverConfig.getCurrentConfig().servers();
-    }
-
-    /** A resolver over the upstreams, or null when there are none. */
-    public static Resolver resolverFor(List<InetSocketAddress> upstreams) {
-        if (upstreams.isEmpty())
-            return null;
-        ExtendedResolver resolver = new ExtendedResolver(upstreams.stream().map(a -> {
-            SimpleResolver r = new SimpleResolver(a);
-            r.setTimeout(Duration.ofSeconds(2));
-            return (Resolver) r;
-        }).toList());
-        resolver.setRetries(2);
-        resolver.setTimeout(Duration.ofSeconds(5));
-        return resolver;
+        this.upstreams = upstreams;
     }
 
     public int inFlight() {
@@ -92,7 +65,9 @@ public final class DnsProxy {
         }
         ctx.stats().inc(Counter.DNS_QUERIES);
         int maxSize = replyLimit(query, boardAddress.length == 16);
-        if (resolver == null) {
+        DnsUpstreams.Current upstream = upstreams.current();
+        if (upstream.resolver() == null) {
+            upstreams.failed();
             if (!warnedNoServers) {
                 warnedNoServers = true;
                 log.warn("the host's resolver configuration lists no DNS servers; answering SERVFAIL "
@@ -102,10 +77,12 @@ public final class DnsProxy {
             return;
         }
         inFlight++;
-        resolver.sendAsync(query).whenComplete((response, error) -> loop.execute(() -> {
+        upstream.resolver().sendAsync(query).whenComplete((response, error) -> loop.execute(() -> {
             inFlight--;
-            if (error != null)
+            if (error != null) {
                 log.debug("DNS {} failed upstream: {}", query.getQuestion(), error.toString());
+                upstreams.failed();
+            }
             reply(query, error == null ? response : null, boardAddress, boardPort, dnsAddress, maxSize);
         }));
     }

@@ -4,14 +4,11 @@
 // flow whose handling throws is dropped or reset, counted, and the rest goes on.
 package dev.qbkit.qbnet.nat;
 
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-
-import org.xbill.DNS.Resolver;
 
 import dev.qbkit.qbnet.loop.EventLoop;
 import dev.qbkit.qbnet.loop.Timer;
@@ -36,16 +33,15 @@ public final class Nat implements NatContext {
     private int ipId;
     private final LogLimiter logLimiter = new LogLimiter();
 
-    public Nat(NatConfig config, EventLoop loop, PacketOutput output, Stats stats, Resolver resolver,
-            List<InetSocketAddress> dnsUpstreams) {
+    public Nat(NatConfig config, EventLoop loop, PacketOutput output, Stats stats, DnsUpstreams dnsUpstreams) {
         this.config = config;
         this.loop = loop;
         this.output = output;
         this.stats = stats;
         this.buffers = new BufferPool(config.maxBufferedBytes(), 64);
         Policy policy = new Policy(config);
-        this.dns = new DnsProxy(this, loop, resolver);
-        this.tcp = new TcpTable(this, policy, () -> new NioTcpSocket(loop), random::nextInt, () -> dnsUpstreams);
+        this.dns = new DnsProxy(this, loop, dnsUpstreams);
+        this.tcp = new TcpTable(this, policy, () -> new NioTcpSocket(loop), random::nextInt, dnsUpstreams::servers);
         this.udp = new UdpTable(this, loop, policy, dns);
         this.icmp = new IcmpTable(this, policy);
         icmp.setSender(dev.qbkit.qbnet.platform.EchoSenders.forBoard(loop, icmp));

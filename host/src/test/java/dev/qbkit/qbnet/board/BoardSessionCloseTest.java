@@ -22,7 +22,7 @@ import dev.qbkit.qbnet.link.ControlCodec;
 import dev.qbkit.qbnet.link.ControlMessage;
 import dev.qbkit.qbnet.link.Link;
 import dev.qbkit.qbnet.loop.EventLoop;
-import dev.qbkit.qbnet.nat.DnsProxy;
+import dev.qbkit.qbnet.nat.DnsUpstreams;
 import dev.qbkit.qbnet.nat.NatConfig;
 
 class BoardSessionCloseTest {
@@ -83,13 +83,12 @@ class BoardSessionCloseTest {
         EventLoop loop = new EventLoop("board-test");
         loop.start();
         try {
-            List<InetSocketAddress> upstreams = DnsProxy.upstreams(List.of(new InetSocketAddress("127.0.0.1", 53)));
+            DnsUpstreams upstreams = DnsUpstreams.of(List.of(new InetSocketAddress("127.0.0.1", 53)));
             UnpluggingLink link = new UnpluggingLink();
             CountDownLatch ended = new CountDownLatch(1);
             CompletableFuture<BoardSession> made = new CompletableFuture<>();
             loop.execute(() -> {
-                BoardSession s = new BoardSession(1, link, loop, NatConfig.defaults(), DnsProxy.resolverFor(upstreams),
-                        upstreams, x -> {
+                BoardSession s = new BoardSession(1, link, loop, NatConfig.defaults(), upstreams, x -> {
                         }, ended::countDown);
                 try {
                     s.start();

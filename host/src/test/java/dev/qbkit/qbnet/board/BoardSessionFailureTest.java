@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 
 import dev.qbkit.qbnet.loop.EventLoop;
 import dev.qbkit.qbnet.nat.Counter;
-import dev.qbkit.qbnet.nat.DnsProxy;
+import dev.qbkit.qbnet.nat.DnsUpstreams;
 import dev.qbkit.qbnet.nat.NatConfig;
 
 class BoardSessionFailureTest {
@@ -27,14 +27,13 @@ class BoardSessionFailureTest {
     private static Board start(int id) throws Exception {
         EventLoop loop = new EventLoop("board-" + id);
         loop.start();
-        List<InetSocketAddress> upstreams = DnsProxy.upstreams(List.of(new InetSocketAddress("127.0.0.1", 53)));
+        DnsUpstreams upstreams = DnsUpstreams.of(List.of(new InetSocketAddress("127.0.0.1", 53)));
         BoardSessionCloseTest.UnpluggingLink link = new BoardSessionCloseTest.UnpluggingLink();
         CountDownLatch ended = new CountDownLatch(1);
         CompletableFuture<BoardSession> made = new CompletableFuture<>();
         loop.execute(() -> {
-            BoardSession s = new BoardSession(id, link, loop, NatConfig.defaults(), DnsProxy.resolverFor(upstreams),
-                    upstreams, x -> {
-                    }, ended::countDown);
+            BoardSession s = new BoardSession(id, link, loop, NatConfig.defaults(), upstreams, x -> {
+            }, ended::countDown);
             try {
                 s.start();
                 ByteBuffer hello = BoardSessionCloseTest.boardHello();

@@ -171,7 +171,8 @@ final class NatFuzzHarness implements AutoCloseable {
         } catch (IOException e) {
             throw new AssertionError(e);
         }
-        this.dns = new DnsProxy(nat, loopTasks::add, new FakeResolver());
+        this.dns = new DnsProxy(nat, loopTasks::add,
+                new DnsUpstreams(servers -> new FakeResolver(), List.of(new InetSocketAddress("127.0.0.1", 53))));
         this.udp = new UdpTable(nat, udpLoop, new Policy(udpPolicy), dns);
     }
 

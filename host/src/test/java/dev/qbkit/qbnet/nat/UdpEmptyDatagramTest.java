@@ -28,7 +28,7 @@ class UdpEmptyDatagramTest {
         try (DatagramChannel peer = DatagramChannel.open(StandardProtocolFamily.INET)) {
             peer.bind(new InetSocketAddress("127.0.0.1", 0));
             int port = ((InetSocketAddress) peer.getLocalAddress()).getPort();
-            UdpTable udp = new UdpTable(nat, loop, new Policy(config), new DnsProxy(nat, Runnable::run, null));
+            UdpTable udp = new UdpTable(nat, loop, new Policy(config), new DnsProxy(nat, Runnable::run, DnsUpstreams.of(List.of())));
             byte[] packet = Packets.udp(ScriptedNat.BOARD, new byte[] { 10, 113, 98, 1 }, 5000, port, new byte[0]);
             IpPacket ip = new IpPacket();
             ip.parse(ByteBuffer.wrap(packet), 0, packet.length);

@@ -33,6 +33,47 @@ case_dns() {
 	fi
 }
 
+# The board's A record for NAME, empty when the lookup fails.
+board_a() { qb_board getent ahostsv4 "$1" | awk 'NR == 1 { print $1 }'; }
+
+wait_board_a() { # NAME WANT SECONDS: until the board's lookup of NAME gives WANT
+	for _ in $(seq $(($3 * 10))); do
+		[ "$(board_a "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# The host's DNS servers change under a running qbnet (Wi-Fi, VPN, the network
+# going and coming back): the board's next queries follow, with no restart.
+# qbnet sees $QB_WORK/host-resolv.conf as /etc/resolv.conf (a bind mount), so
+# it is rewritten in place, as resolvconf does.
+case_dns_follows_host() {
+	local got start
+	got=$(board_a "$MOVED_NAME")
+	check "before: $MOVED_NAME comes from the first DNS server (got '$got')" [ "$got" = "$MOVED_ADDR1" ]
+	start=$(date +%s.%N)
+	printf '# switched\nnameserver %s\n' "$INET_DNS2_ADDR" > "$QB_WORK/host-resolv.conf"
+	check "after the switch the board's query gets the second server's answer" wait_board_a "$MOVED_NAME" "$MOVED_ADDR2" 10
+	note "resolver switch: the board got the new server's answer $(since "$start") s after the file changed"
+	check "qbnet logged the change" grep -q "DNS for boards now goes to $INET_DNS2_ADDR:53" "$QB_WORK/qbnet.log"
+	# The network goes: no servers. Queries fail at once (SERVFAIL), they do not time out.
+	printf '# no network\n' > "$QB_WORK/host-resolv.conf"
+	for _ in $(seq 100); do
+		grep -q "lists no DNS servers any more" "$QB_WORK/qbnet.log" && break
+		sleep 0.1
+	done
+	check "qbnet noticed that there are no servers" grep -q "lists no DNS servers any more" "$QB_WORK/qbnet.log"
+	start=$(date +%s.%N)
+	got=$(board_a "$MOVED_NAME")
+	check "with no servers the lookup fails (got '$got')" [ -z "$got" ]
+	check "and fails fast ($(since "$start") s)" less_than "$(since "$start")" 2
+	# The network comes back.
+	printf 'nameserver %s\n' "$INET_ADDR" > "$QB_WORK/host-resolv.conf"
+	check "back on the first server" wait_board_a "$MOVED_NAME" "$MOVED_ADDR1" 10
+	check "and the board's other names resolve again" wait_board_a "$INET_NAME" "$INET_ADDR" 5
+}
+
 case_http_page() {
 	local body
 	body=$(qb_board curl -sS --max-time 10 "http://$INET_NAME/index.html")
@@ -288,6 +329,13 @@ case_board_restart_frees_flows() {
 
 SELECTED=("$@")
 qb_suite_up 65536
+# A second DNS server that answers $MOVED_NAME differently: the host's resolver switches to it.
+INET_DNS2_ADDR=${INET_ADDR%.*}.53
+ip -n "$INET_NS" addr add "$INET_DNS2_ADDR/24" dev "$VETH_INET"
+ip netns exec "$INET_NS" dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces \
+	--listen-address="$INET_DNS2_ADDR" --except-interface=lo --user=root --pid-file= \
+	--address="/$MOVED_NAME/$MOVED_ADDR2" --log-facility="$QB_WORK/dnsmasq2.log" &
+qb_track $! dnsmasq2
 host_loopback_server || qb_die "loopback test server did not start"
 ip netns exec "$INET_NS" $QBTOOL hold-server --bind 0.0.0.0 --port 7002 > "$QB_WORK/hold-server.log" 2>&1 &
 qb_track $! hold-server
@@ -303,6 +351,7 @@ qb_wait_linked 20 || qb_die "board did not link: $(tail -n 20 "$QB_WORK/qbnetd.l
 
 run_case board-configured case_board_configured
 run_case dns case_dns
+run_case dns-follows-host case_dns_follows_host
 run_case http-page case_http_page
 run_case download-100MiB case_download_100m
 run_case upload-100MiB case_upload_100m

@@ -18,6 +18,10 @@ INET_ADDR=${INET_ADDR:-198.51.100.2}
 INET6_HOST_ADDR=${INET6_HOST_ADDR:-fd51:6274::1}
 INET6_ADDR=${INET6_ADDR:-fd51:6274::2}
 INET_NAME=www.qbnet.test
+# A name the two test DNS servers answer differently (TEST-NET-1 data, never contacted): e2e's resolver switch.
+MOVED_NAME=moved.qbnet.test
+MOVED_ADDR1=192.0.2.1
+MOVED_ADDR2=192.0.2.2
 BOARD_ADDR=10.113.98.2
 GATEWAY_ADDR=10.113.98.1
 QB_WORK=${QB_WORK:-/tmp/qbnet-$QB_PREFIX}
@@ -130,7 +134,7 @@ qb_servers_up() {
 	qb_track $! udpecho
 	ip netns exec "$INET_NS" dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces \
 		--listen-address="$INET_ADDR" --except-interface=lo --user=root --pid-file= \
-		--address="/$INET_NAME/$INET_ADDR" --address="/$INET_NAME/$INET6_ADDR" \
+		--address="/$INET_NAME/$INET_ADDR" --address="/$INET_NAME/$INET6_ADDR" --address="/$MOVED_NAME/$MOVED_ADDR1" \
 		--log-facility="$QB_WORK/dnsmasq.log" &
 	qb_track $! dnsmasq
 	for _ in $(seq 50); do

@@ -3,11 +3,14 @@
 package dev.qbkit.qbnet;
 
 import dev.qbkit.qbnet.cli.CliError;
+import dev.qbkit.qbnet.cli.ConfigFile;
+import dev.qbkit.qbnet.cli.ConfigOptions;
 import dev.qbkit.qbnet.cli.LinkTestCommand;
 import dev.qbkit.qbnet.cli.ListCommand;
 import dev.qbkit.qbnet.cli.ForwardCommand;
 import dev.qbkit.qbnet.cli.RunCommand;
 import dev.qbkit.qbnet.cli.StatusCommand;
+import dev.qbkit.qbnet.platform.ConfigPaths;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -27,6 +30,9 @@ public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    @CommandLine.Mixin
+    ConfigOptions configOptions;
+
     @Override
     public void run() {
         throw new CommandLine.ParameterException(spec.commandLine(), "missing command: try 'qbnet run --help'");
@@ -38,9 +44,19 @@ public final class Main implements Runnable {
 
     public static int execute(String... args) {
         CommandLine cli = new CommandLine(new Main());
+        ConfigFile config;
+        try {
+            config = ConfigFile.load(cli, ConfigFile.Selection.of(args), ConfigPaths.defaults());
+        } catch (ConfigFile.ConfigError e) {
+            cli.getErr().println("qbnet: " + e.getMessage() + " (fix it, or run with --no-config)");
+            cli.getErr().flush();
+            return 2;
+        }
+        ConfigOptions.setLoaded(config);
+        cli.setDefaultValueProvider(config);
         cli.setParameterExceptionHandler((e, a) -> {
             CommandLine cmd = e.getCommandLine();
-            cmd.getErr().println("qbnet: " + e.getMessage());
+            cmd.getErr().println("qbnet: " + e.getMessage() + config.origin(e, args));
             cmd.getErr().println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for the options.");
             return 2;
         });

@@ -24,6 +24,9 @@ public final class ForwardCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Mixin
+    ConfigOptions configOptions;
+
+    @Mixin
     ControlOptions control;
 
     @Parameters(index = "0", paramLabel = "add|remove|list", description = "What to do.")

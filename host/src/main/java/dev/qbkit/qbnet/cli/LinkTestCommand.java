@@ -28,6 +28,9 @@ public final class LinkTestCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Mixin
+    ConfigOptions configOptions;
+
+    @Mixin
     LogOptions logOptions;
 
     @Mixin

@@ -26,6 +26,9 @@ public final class ListCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Mixin
+    ConfigOptions configOptions;
+
+    @Mixin
     LogOptions logOptions;
 
     @Mixin

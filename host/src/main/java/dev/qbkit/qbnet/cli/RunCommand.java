@@ -39,7 +39,7 @@ public final class RunCommand implements Callable<Integer> {
                     + "unix:PATH listens on a Unix socket for qbnetd --link unix:PATH.")
     Converters.LinkAddress link;
 
-    @Option(names = "--usb-id", paramLabel = "VID:PID", converter = Converters.UsbIdConverter.class,
+    @Option(names = "--usb-id", paramLabel = "VID:PID", converter = Converters.UsbIdConverter.class, split = ",",
             description = "USB vendor:product ID of the boards, hexadecimal (default: 1209:0001). Repeatable.")
     List<UsbId> usbIds = new ArrayList<>();
 
@@ -56,8 +56,9 @@ public final class RunCommand implements Callable<Integer> {
             description = "Virtual DNS server address the board uses, answered from the host's resolvers (default: ${DEFAULT-VALUE}).")
     Inet4Address dns;
 
-    @Option(names = "--dns-upstream", paramLabel = "IP[:PORT]", converter = Converters.EndpointConverter.class,
-            description = "DNS server to forward the board's queries to, instead of the host's resolver configuration. Repeatable.")
+    @Option(names = "--dns-upstream", paramLabel = "IP[:PORT]", converter = Converters.EndpointConverter.class, split = ",",
+            description = "DNS server to forward the board's queries to, instead of the host's resolver configuration "
+                    + "(which qbnet otherwise follows as it changes). Repeatable.")
     List<InetSocketAddress> dnsUpstreams = new ArrayList<>();
 
     @Option(names = "--mtu", paramLabel = "BYTES", defaultValue = "" + NatConfig.DEFAULT_MTU,
@@ -75,22 +76,25 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--no-ipv6", description = "Give the board no IPv6 address (by default it gets fd71:6200::2/64 via ::1).")
     boolean noIpv6;
 
-    @Option(names = "--forward", paramLabel = "SPEC",
+    @Option(names = "--forward", paramLabel = "SPEC", split = ",",
             description = "Forward a host port into the board: [SERIAL/]tcp|udp:[BIND:]HOSTPORT:BOARDPORT, "
                     + "e.g. tcp:2222:22 for 'ssh -p 2222 localhost'. BIND defaults to 127.0.0.1. Repeatable; "
                     + "'qbnet forward' changes them at run time.")
     List<String> forwardSpecs = new ArrayList<>();
 
-    @Option(names = "--allow", paramLabel = "CIDR",
+    @Option(names = "--allow", paramLabel = "CIDR", split = ",",
             description = "Let the board reach this network even where a --deny or the default (link-local) refuses it. Repeatable.")
     List<String> allow = new ArrayList<>();
 
-    @Option(names = "--deny", paramLabel = "CIDR",
+    @Option(names = "--deny", paramLabel = "CIDR", split = ",",
             description = "Keep the board from this network; the longest matching --allow/--deny prefix wins. Repeatable.")
     List<String> deny = new ArrayList<>();
 
     @Mixin
     ControlOptions control;
+
+    @Mixin
+    ConfigOptions configOptions;
 
     @Option(names = "--test-drop-frames", paramLabel = "RATE", hidden = true, defaultValue = "0",
             description = "TEST ONLY: drop this fraction (0..0.5) of IP frames each way on the link.")
@@ -124,6 +128,9 @@ public final class RunCommand implements Callable<Integer> {
         }
         if (testDropFrames < 0 || testDropFrames > 0.5)
             throw new ParameterException(spec.commandLine(), "--test-drop-frames must be within 0..0.5");
+        if (!ConfigOptions.loaded().files().isEmpty())
+            LoggerFactory.getLogger(RunCommand.class).info("settings from {} ({} keys; flags win)",
+                    ConfigOptions.loaded().files(), ConfigOptions.loaded().size());
         var driver = new dev.qbkit.qbnet.board.HostDriver(config, dnsUpstreams);
         driver.setFaultInjection(new dev.qbkit.qbnet.board.FaultInjection(testDropFrames, 0x5142));
         try {

@@ -26,6 +26,9 @@ public final class StatusCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Mixin
+    ConfigOptions configOptions;
+
+    @Mixin
     ControlOptions control;
 
     @Option(names = "--json", description = "Print the status as JSON, for scripts.")

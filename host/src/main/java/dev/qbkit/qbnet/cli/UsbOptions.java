@@ -12,7 +12,7 @@ import dev.qbkit.qbnet.usb.UsbId;
 import picocli.CommandLine.Option;
 
 public final class UsbOptions {
-    @Option(names = "--usb-id", paramLabel = "VID:PID", converter = Converters.UsbIdConverter.class,
+    @Option(names = "--usb-id", paramLabel = "VID:PID", converter = Converters.UsbIdConverter.class, split = ",",
             description = "USB vendor:product ID of the boards, hexadecimal (default: 1209:0001). Repeatable.")
     List<UsbId> usbIds = new ArrayList<>();
 

@@ -26,6 +26,9 @@ import dev.qbkit.qbnet.forward.ForwardSpec;
 import dev.qbkit.qbnet.link.StreamLink;
 import dev.qbkit.qbnet.link.UnixLinkServer;
 import dev.qbkit.qbnet.loop.EventLoop;
+import dev.qbkit.qbnet.metrics.Metrics;
+import dev.qbkit.qbnet.metrics.MetricsServer;
+import dev.qbkit.qbnet.nat.Counter;
 import dev.qbkit.qbnet.nat.DnsUpstreams;
 import dev.qbkit.qbnet.nat.NatConfig;
 import dev.qbkit.qbnet.platform.HostResolvers;
@@ -56,6 +59,7 @@ public final class HostDriver implements AutoCloseable {
     private final long startedAt = System.nanoTime();
     private volatile String linkDescription = "";
     private ControlServer control;
+    private MetricsServer metricsServer;
     private FaultInjection faults = FaultInjection.NONE;
 
     public HostDriver(NatConfig natConfig, List<InetSocketAddress> configuredUpstreams) {
@@ -236,8 +240,9 @@ public final class HostDriver implements AutoCloseable {
     private ControlRequest.Reply handle(ControlRequest request) {
         try {
             return switch (request.command()) {
-                case ControlRequest.STATUS -> new ControlRequest.Reply(true, null, status(request.gc()), null);
-                case ControlRequest.FORWARD_LIST -> new ControlRequest.Reply(true, null, null,
+                case ControlRequest.STATUS -> ControlRequest.Reply.of(status(request.gc()));
+                case ControlRequest.METRICS -> ControlRequest.Reply.of(metrics());
+                case ControlRequest.FORWARD_LIST -> ControlRequest.Reply.of(
                         forwards.stream().map(ForwardSpec::toString).toList());
                 case ControlRequest.FORWARD_ADD -> addForward(ForwardSpec.parse(String.valueOf(request.spec())));
                 case ControlRequest.FORWARD_REMOVE -> removeForward(ForwardSpec.parse(String.valueOf(request.spec())));
@@ -265,7 +270,7 @@ public final class HostDriver implements AutoCloseable {
             }
             break;
         }
-        return new ControlRequest.Reply(true, null, null, forwards.stream().map(ForwardSpec::toString).toList());
+        return ControlRequest.Reply.of(forwards.stream().map(ForwardSpec::toString).toList());
     }
 
     private synchronized ControlRequest.Reply removeForward(ForwardSpec spec) {
@@ -275,7 +280,7 @@ public final class HostDriver implements AutoCloseable {
         Board b = holder == null ? null : boards.get(holder);
         if (b != null)
             onLoop(b, () -> b.session().removeForward(spec));
-        return new ControlRequest.Reply(true, null, null, forwards.stream().map(ForwardSpec::toString).toList());
+        return ControlRequest.Reply.of(forwards.stream().map(ForwardSpec::toString).toList());
     }
 
     private StatusReport status(boolean gc) {
@@ -294,6 +299,20 @@ public final class HostDriver implements AutoCloseable {
         return new StatusReport(dev.qbkit.qbnet.Version.get(), linkDescription,
                 (System.nanoTime() - startedAt) / 1_000_000_000L, list, fs,
                 new StatusReport.Jvm(rt.totalMemory() - rt.freeMemory(), rt.totalMemory(), Thread.activeCount(), gc));
+    }
+
+    /** qbnet's metrics in Prometheus text format: the status and every board's counters. */
+    public String metrics() {
+        StatusReport report = status(false);
+        Map<Integer, Map<Counter, Long>> counters = new java.util.HashMap<>();
+        for (Board b : boards.values())
+            counters.put(b.id(), b.session().stats().snapshot());
+        return Metrics.render(report, counters, dnsUpstreams.servers().size());
+    }
+
+    /** Serves {@link #metrics()} over HTTP on {@code address} until close. */
+    public void startMetrics(InetSocketAddress address) throws IOException {
+        metricsServer = MetricsServer.start(address, this::metrics);
     }
 
     /** Runs {@code work} on the board's loop and waits for it (null when the board does not answer). */
@@ -315,6 +334,8 @@ public final class HostDriver implements AutoCloseable {
             resolverWatcher.close();
         if (control != null)
             control.close();
+        if (metricsServer != null)
+            metricsServer.close();
         if (unixServer != null)
             unixServer.close();
         if (usbBoards != null)

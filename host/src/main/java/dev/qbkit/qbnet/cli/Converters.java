@@ -76,6 +76,34 @@ final class Converters {
         }
     }
 
+    /** The metrics endpoint: PORT (on 127.0.0.1), IP:PORT or [IPv6]:PORT; port 0 picks a free one. */
+    static final class MetricsAddressConverter implements ITypeConverter<InetSocketAddress> {
+        @Override
+        public InetSocketAddress convert(String value) {
+            String host = "127.0.0.1";
+            String port = value;
+            if (value.startsWith("[")) {
+                int close = value.indexOf("]:");
+                if (close < 0)
+                    throw new TypeConversionException("'" + value + "' is not [IPv6]:PORT");
+                host = value.substring(1, close);
+                port = value.substring(close + 2);
+            } else if (value.indexOf(':') >= 0) {
+                host = value.substring(0, value.lastIndexOf(':'));
+                port = value.substring(value.lastIndexOf(':') + 1);
+            }
+            if (!host.matches("[0-9a-fA-F:.]+"))
+                throw new TypeConversionException("'" + value + "' is not IP:PORT (names are not allowed here), e.g. 127.0.0.1:9464");
+            if (!port.matches("\\d{1,5}") || Integer.parseInt(port) > 65535)
+                throw new TypeConversionException("'" + value + "': '" + port + "' is not a port number 0..65535");
+            try {
+                return new InetSocketAddress(InetAddress.ofLiteral(host), Integer.parseInt(port));
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException("'" + value + "' is not IP:PORT, e.g. 127.0.0.1:9464");
+            }
+        }
+    }
+
     static int port(String s) {
         if (!s.matches("\\d{1,5}") || Integer.parseInt(s) < 1 || Integer.parseInt(s) > 65535)
             throw new TypeConversionException("'" + s + "' is not a port number 1..65535");

@@ -93,6 +93,16 @@ public final class RunCommand implements Callable<Integer> {
     @Mixin
     ControlOptions control;
 
+    @Option(names = "--metrics", paramLabel = "[IP:]PORT", converter = Converters.MetricsAddressConverter.class,
+            description = "Serve Prometheus metrics at http://IP:PORT/metrics, e.g. 127.0.0.1:9464 (IP defaults to "
+                    + "127.0.0.1; off unless given). 'qbnet status --prometheus' prints the same.")
+    InetSocketAddress metrics;
+
+    @Option(names = "--metrics-allow-remote",
+            description = "Let --metrics listen on an address other than loopback: anyone who reaches it sees board "
+                    + "serials and traffic.")
+    boolean metricsAllowRemote;
+
     @Mixin
     ConfigOptions configOptions;
 
@@ -126,6 +136,12 @@ public final class RunCommand implements Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), "--forward " + e.getMessage());
             }
         }
+        if (metrics != null && !metrics.getAddress().isLoopbackAddress() && !metricsAllowRemote)
+            throw new ParameterException(spec.commandLine(), "--metrics " + metrics.getAddress().getHostAddress()
+                    + " is not a loopback address: metrics show board serials and traffic to anyone who can reach it; "
+                    + "use 127.0.0.1:PORT, or add --metrics-allow-remote");
+        if (metricsAllowRemote && metrics == null)
+            throw new ParameterException(spec.commandLine(), "--metrics-allow-remote needs --metrics [IP:]PORT");
         if (testDropFrames < 0 || testDropFrames > 0.5)
             throw new ParameterException(spec.commandLine(), "--test-drop-frames must be within 0..0.5");
         if (!ConfigOptions.loaded().files().isEmpty())
@@ -136,7 +152,10 @@ public final class RunCommand implements Callable<Integer> {
         try {
             driver.addForwards(forwards);
             driver.startControl(control.path());
+            if (metrics != null)
+                driver.startMetrics(metrics);
         } catch (java.io.IOException e) {
+            driver.close();
             throw new CliError(e.getMessage());
         }
         CountDownLatch stopped = new CountDownLatch(1);

@@ -216,6 +216,81 @@ case_status() {
 	check "status --json parses and has the board's serial" python3 -c "import json,sys; d=json.load(sys.stdin); assert d['boards'][0]['serial'] and d['boards'][0]['mtu'] == 65520" <<< "$out"
 }
 
+metrics_url() { grep -o 'http://127.0.0.1:[0-9]*/metrics' "$QB_WORK/qbnet.log" | tail -n 1; }
+
+# Prometheus metrics over HTTP (qbnet run --metrics 127.0.0.1:0) and through the control socket.
+case_metrics() {
+	local url body cli
+	url=$(metrics_url)
+	check "qbnet logged its metrics URL ('$url')" [ -n "$url" ]
+	body=$(curl -sS --max-time 5 "$url")
+	cli=$(qbnet_cli status --prometheus)
+	local bytes
+	bytes=$(awk '/^qbnet_link_bytes_rx_total\{board="1",/ { print $2 }' <<< "$body")
+	check "the board's received bytes are exported ($bytes)" [ "${bytes:-0}" -gt 0 ]
+	check "every sample line is NAME{LABELS} VALUE" python3 -c '
+import re, sys
+sample = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*=\"([^"\\]|\\.)*\",?)*\})? -?[0-9.eE+-]+$|^[a-zA-Z_:][a-zA-Z0-9_:]* (NaN|[+-]Inf)$")
+bad = [l for l in sys.stdin.read().splitlines() if not l.startswith("# ") and not sample.match(l)]
+sys.exit(1 if bad else 0)' <<< "$body"
+	check "status --prometheus has the same families as the endpoint" \
+		[ "$(grep '^# TYPE' <<< "$body")" = "$(grep '^# TYPE' <<< "$cli")" ]
+	note "metrics: $(grep -vc '^#' <<< "$body") samples, $(grep -c '^# TYPE' <<< "$body") families"
+}
+
+# qbnet status --watch: blocks one after another on a pipe, exit 130 on Ctrl-C.
+case_status_watch() {
+	# A background job of a script ignores SIGINT, and so would the JVM: exec it with SIGINT restored.
+	python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])' \
+		"$JAVA_HOME/bin/java" -jar "$QBNET_JAR" status --watch --interval 0.5 > "$QB_WORK/watch.out" 2>&1 &
+	local watcher=$! blocks rc=0
+	for _ in $(seq 100); do
+		[ "$(grep -c '^board 1: ' "$QB_WORK/watch.out")" -ge 3 ] && break
+		sleep 0.1
+	done
+	kill -INT "$watcher"
+	wait "$watcher" || rc=$?
+	blocks=$(grep -c '^board 1: ' "$QB_WORK/watch.out")
+	check "at least 3 blocks ($blocks)" [ "$blocks" -ge 3 ]
+	check "Ctrl-C ends it with 130 ($rc)" [ "$rc" = 130 ]
+	check "no escape codes on a pipe" bash -c "! grep -q \$'\\e' '$QB_WORK/watch.out'"
+}
+
+# qbnet run as a Type=notify service: READY=1 once the link socket listens,
+# STOPPING=1 on SIGTERM, and log lines with syslog priorities when stderr is
+# the journal (JOURNAL_STREAM names its device and inode).
+case_systemd_service() {
+	local sock=$QB_WORK/notify.sock out=$QB_WORK/notify.out receiver
+	rm -f "$sock" "$out"
+	python3 - "$sock" "$out" "$LINK_SOCK" <<'EOF2' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+with open(sys.argv[2], "w") as out:
+    for _ in range(2):
+        message = s.recv(4096).decode().replace("\n", " ")
+        out.write("%s | link socket there: %s\n" % (message, os.path.exists(sys.argv[3])))
+        out.flush()
+EOF2
+	receiver=$!
+	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	qb_qbnet_stop
+	NOTIFY_SOCKET=$sock JOURNAL_STREAM=$(stat -c '%d:%i' "$QB_WORK/qbnet.log") qb_qbnet_start "${QBNET_ARGS[@]}"
+	for _ in $(seq 100); do grep -q READY=1 "$out" 2>/dev/null && break; sleep 0.1; done
+	check "READY=1 came after the link socket was listening ($(cat "$out"))" grep -q "^READY=1 .* link socket there: True" "$out"
+	check "relinked" qb_wait_linked 30
+	check "log lines carry syslog priorities" grep -q '^<6>INFO ' "$QB_WORK/qbnet.log"
+	check "every log line does ($(grep -v '^<[0-7]>' "$QB_WORK/qbnet.log" | head -n 1))" \
+		bash -c "! grep -qv '^<[0-7]>' '$QB_WORK/qbnet.log'"
+	check "no timestamps (the journal has them)" bash -c "! grep -q '^<[0-7]>20[0-9][0-9]-' '$QB_WORK/qbnet.log'"
+	qb_qbnet_stop
+	wait "$receiver"
+	check "STOPPING=1 on SIGTERM" grep -q "^STOPPING=1" "$out"
+	qb_qbnet_start "${QBNET_ARGS[@]}"
+	check "relinked without systemd" qb_wait_linked 30
+}
+
 status_field() { # PYTHON-EXPRESSION over the status JSON d
 	qbnet_cli status --json --gc | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"
 }
@@ -344,7 +419,7 @@ ip netns exec "$BOARD_NS" $QBTOOL echo-server --bind 0.0.0.0 --port 2222 > "$QB_
 qb_track $! board-echo
 ip netns exec "$BOARD_NS" $QBTOOL udp-echo-server --bind 0.0.0.0 --port 7 > "$QB_WORK/board-udpecho.log" 2>&1 &
 qb_track $! board-udpecho
-QBNET_ARGS=(--forward tcp:12222:2222 --forward udp:12007:7)
+QBNET_ARGS=(--forward tcp:12222:2222 --forward udp:12007:7 --metrics 127.0.0.1:0)
 qb_qbnet_start "${QBNET_ARGS[@]}"
 qb_qbnetd_start
 qb_wait_linked 20 || qb_die "board did not link: $(tail -n 20 "$QB_WORK/qbnetd.log") / $(tail -n 20 "$QB_WORK/qbnet.log")"
@@ -364,6 +439,9 @@ run_case udp-dns-direct case_udp_dns_direct
 run_case ping case_ping
 run_case forward case_forward
 run_case status case_status
+run_case status-watch case_status_watch
+run_case metrics case_metrics
+run_case systemd-service case_systemd_service
 run_case host-loopback-denied case_host_loopback_denied
 run_case idle-10k case_idle_10k
 run_case host-restart-relinks case_host_restart_relinks_with_loopback_allowed

@@ -7,10 +7,12 @@ import dev.qbkit.qbnet.cli.ConfigFile;
 import dev.qbkit.qbnet.cli.ConfigOptions;
 import dev.qbkit.qbnet.cli.LinkTestCommand;
 import dev.qbkit.qbnet.cli.ListCommand;
+import dev.qbkit.qbnet.cli.Logging;
 import dev.qbkit.qbnet.cli.ForwardCommand;
 import dev.qbkit.qbnet.cli.RunCommand;
 import dev.qbkit.qbnet.cli.StatusCommand;
 import dev.qbkit.qbnet.platform.ConfigPaths;
+import dev.qbkit.qbnet.platform.Journal;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -39,6 +41,8 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        if (Journal.stderrIsJournal())
+            Logging.toJournal();
         System.exit(execute(args));
     }
 

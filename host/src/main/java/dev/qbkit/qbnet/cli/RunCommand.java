@@ -16,6 +16,7 @@ import dev.qbkit.qbnet.forward.ForwardSpec;
 import dev.qbkit.qbnet.nat.Cidr;
 import dev.qbkit.qbnet.nat.NatConfig;
 import dev.qbkit.qbnet.platform.Platform;
+import dev.qbkit.qbnet.platform.SystemdNotify;
 import dev.qbkit.qbnet.usb.UsbException;
 import dev.qbkit.qbnet.usb.UsbId;
 import picocli.CommandLine.Command;
@@ -160,6 +161,7 @@ public final class RunCommand implements Callable<Integer> {
         }
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            SystemdNotify.stopping();
             driver.close();
             stopped.countDown();
         }, "shutdown"));
@@ -174,6 +176,7 @@ public final class RunCommand implements Callable<Integer> {
         } catch (UsbException e) {
             throw new CliError(e.getMessage());
         }
+        SystemdNotify.ready("serving boards on " + (link.isUsb() ? "usb" : "unix:" + link.path()));
         stopped.await();
         return 0;
     }

@@ -1,5 +1,5 @@
-/* What an epoll event refers to: the owner (signals, TUN, link transport)
- * and the file descriptor, packed into epoll_event.data.u64. */
+/* What an epoll event refers to: the owner (signals, TUN, link transport,
+ * status socket) and the file descriptor, packed into epoll_event.data.u64. */
 #ifndef QB_EPOLL_REF_H
 #define QB_EPOLL_REF_H
 
@@ -9,6 +9,7 @@ enum epoll_owner {
 	EPOLL_OWNER_SIGNAL = 1,
 	EPOLL_OWNER_TUN = 2,
 	EPOLL_OWNER_LINK = 3,
+	EPOLL_OWNER_STATUS = 4,
 };
 
 static inline uint64_t epoll_ref(enum epoll_owner owner, int fd)

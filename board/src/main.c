@@ -1,6 +1,7 @@
-/* qbnetd entry point: command line, crash recovery, TUN and link setup, the
- * epoll loop (signals via signalfd, TUN, link fds, session timers) and an
- * orderly shutdown that undoes every change to the system. */
+/* qbnetd entry point: command line (and `qbnetd status`), crash recovery,
+ * TUN and link setup, the epoll loop (signals via signalfd, TUN, link fds,
+ * the status socket, session timers) and an orderly shutdown that undoes
+ * every change to the system. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include "clock.h"
 #include "datapath.h"
 #include "epoll_ref.h"
 #include "link.h"
@@ -24,6 +26,7 @@
 #include "serial.h"
 #include "state.h"
 #include "stats.h"
+#include "status.h"
 #include "tun.h"
 #include "version.h"
 
@@ -184,6 +187,33 @@ static int run(const struct options *options)
 		return 1;
 	}
 
+	/* `qbnetd status`: not fatal when it cannot listen, the daemon's job goes on. */
+	const struct status_view status = {
+		.version = QBNETD_VERSION,
+		.serial = serial,
+		.link = link_text,
+		.tun = options->tun,
+		.started_ms = clock_now_ms(),
+		.link_up = &dp.link_up,
+		.session = &dp.session,
+		.stats = &stats,
+	};
+	char status_path[PATH_MAX];
+	int status_fd = -1;
+	if (state_path(status_path, sizeof(status_path), options->state_dir, STATUS_SOCKET_NAME))
+		warn("no status socket: the state directory path is too long");
+	else if ((status_fd = status_listen(status_path, err_text, sizeof(err_text))) < 0)
+		warn("no status socket ('qbnetd status' will not work): %s", err_text);
+	if (status_fd >= 0) {
+		ev.data.u64 = epoll_ref(EPOLL_OWNER_STATUS, status_fd);
+		if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, status_fd, &ev)) {
+			warn("no status socket: epoll: %s", strerror(errno));
+			close(status_fd);
+			unlink(status_path);
+			status_fd = -1;
+		}
+	}
+
 	while (!stop_signal && !dp.tun_failed) {
 		int n = epoll_wait(epoll_fd, events, EVENTS_MAX, datapath_timeout_ms(&dp));
 		if (n < 0 && errno != EINTR) {
@@ -202,6 +232,9 @@ static int run(const struct options *options)
 			case EPOLL_OWNER_LINK:
 				link->ops->handle_event(link, epoll_ref_fd(ref), events[i].events);
 				break;
+			case EPOLL_OWNER_STATUS:
+				status_serve(status_fd, &status);
+				break;
 			}
 		}
 		datapath_tick(&dp);
@@ -209,6 +242,10 @@ static int run(const struct options *options)
 
 	info("%s: shutting down", stop_signal ? strsignal(stop_signal) :
 	     dp.tun_failed ? "TUN failure" : "event loop failure");
+	if (status_fd >= 0) {
+		close(status_fd);
+		unlink(status_path);
+	}
 	link->ops->stop(link);
 	apply_undo(&apply);
 	close(tun_fd);
@@ -226,6 +263,8 @@ int main(int argc, char **argv)
 {
 	struct options options;
 
+	if (argc > 1 && !strcmp(argv[1], "status"))
+		return status_client_main(argc - 1, argv + 1, stdout, stderr);
 	switch (options_parse(&options, argc, argv, stdout, stderr)) {
 	case OPTIONS_EXIT:
 		return 0;

@@ -19,6 +19,7 @@ void options_usage(FILE *out)
 {
 	fprintf(out,
 "Usage: qbnetd [--link usb|unix:PATH] [OPTION]...\n"
+"       qbnetd status [--json] [--state-dir DIR]   (the running daemon's state)\n"
 "Board daemon of qbnet: IP networking to a host computer over USB.\n"
 "Creates a TUN interface and a USB gadget (or connects to a socket), applies\n"
 "the host's CONFIG (address, MTU, default route, DNS) and moves IP packets.\n"
@@ -56,7 +57,8 @@ void options_usage(FILE *out)
 "  -V, --version           show the version and exit\n"
 "\n"
 "Signals: SIGINT/SIGTERM remove the gadget, restore routes and resolv.conf,\n"
-"remove addresses and exit 0; SIGUSR1 logs the counters.\n"
+"remove addresses and exit 0; SIGUSR1 logs the counters, which 'qbnetd status'\n"
+"reads from STATE_DIR/status.sock (owner-only) at any time.\n"
 "Needs root: /dev/net/tun (modprobe tun), CAP_NET_ADMIN, and for USB ConfigFS\n"
 "with libcomposite and usb_f_fs (modprobe -a libcomposite usb_f_fs) and a UDC.\n",
 		GADGET_DEFAULT_VENDOR, GADGET_DEFAULT_PRODUCT, GADGET_DEFAULT_NAME,

@@ -3,8 +3,8 @@
 # and talks to tests/fake_host over a Unix socket. Checks addresses, MTU,
 # routes, DNS, an ICMP echo through the TUN, malformed input, host restart,
 # offload (TCP super-segments and partial checksums each way, with and
-# without CAPS bit 1), reconnects, crash recovery (SIGKILL) and a clean
-# SIGTERM shutdown.
+# without CAPS bit 1), `qbnetd status`, reconnects, crash recovery (SIGKILL)
+# and a clean SIGTERM shutdown.
 # Usage: netns-test.sh QBNETD FAKE_HOST [TCP_PEER]
 set -u
 
@@ -130,6 +130,18 @@ check "resolv.conf lists the host's DNS servers" \
 check "state dir keeps the saved routes and the resolv.conf backup" \
 	test -s "$STATE/routes" -a -s "$STATE/resolv.conf.orig"
 
+# qbnetd status: the running daemon's state and counters, from its status socket.
+check "the status socket is owner-only (mode $(stat -c %a "$STATE/status.sock" 2>&1))" \
+	test "$(stat -c %a "$STATE/status.sock" 2>/dev/null)" = 600
+STATUS_TEXT=$("$QBNETD" status --state-dir "$STATE")
+echo "$STATUS_TEXT" | sed -n '1,12p' | sed 's/^/     | /'
+check "qbnetd status: serial, configured session, address, counters" \
+	bash -c 'grep -q "^serial  *TEST-0001$" && grep -q "^session  *configured$" && grep -q "^ipv4  *10.113.98.2/24$" && grep -q "^  link_rx_bundles  *[1-9][0-9]*  bundles received$"' <<<"$STATUS_TEXT"
+check "qbnetd status with no daemon: exit 1 and a line that names the fix" \
+	bash -c '! "$1" status --state-dir "$2" 2>"$2.err" && grep -q "no qbnetd is running with state directory $2" "$2.err"' \
+	_ "$QBNETD" "$TMP/no-daemon"
+check "qbnetd status rejects a bad flag with exit 2" bash -c '"$1" status --bogus 2>/dev/null; [ $? = 2 ]' _ "$QBNETD"
+
 check "ICMP echo request through qb0 gets the kernel's echo reply" host ping 3
 check "malformed bundles are sent" host malformed
 check "qbnetd survives malformed bundles" kill -0 "$QB_PID"
@@ -137,6 +149,15 @@ check "ICMP echo after malformed bundles" host ping 3
 kill -USR1 "$QB_PID"
 check "SIGUSR1 logs the drop counters" \
 	wait_for 2 "grep -q 'rx_truncated_frame  *1 ' $LOG && grep -q 'rx_unknown_channel  *1 ' $LOG && grep -q 'ip_rx_malformed  *2 ' $LOG && grep -q 'control_malformed  *1 ' $LOG"
+
+check "qbnetd status --json has the same drop counters, no signal needed" \
+	bash -c '"$1" status --state-dir "$2" --json | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+c = d[\"counters\"]
+assert d[\"session\"] == \"configured\" and d[\"mtu\"] == 65520 and d[\"link_up\"] == 1, d
+assert c[\"rx_truncated_frame\"] == 1 and c[\"rx_unknown_channel\"] == 1 and c[\"ip_rx_malformed\"] == 2, c
+assert c[\"control_malformed\"] == 1 and c[\"link_rx_bundles\"] > 0, c"' _ "$QBNETD" "$STATE"
 
 check "host HELLO restarts the session: board answers HELLO" host rehello 3
 check "IP flows again after the restart's CONFIG" host ping 3
@@ -315,7 +336,7 @@ check "SIGTERM: qb0 is gone" bash -c "! ip -n $NS link show qb0 2>/dev/null"
 check "SIGTERM: no 10.113.98.2 address left" bash -c "! ip -n $NS addr | grep -q 10.113.98.2"
 check "SIGTERM: default routes restored exactly" test "$(default_routes)" = "$ROUTES_BEFORE"
 check "SIGTERM: resolv.conf restored byte for byte" cmp -s "$RESOLV" "$TMP/resolv.orig"
-check "SIGTERM: state files removed" test ! -e "$STATE/routes" -a ! -e "$STATE/resolv.conf.orig"
+check "SIGTERM: state files removed" test ! -e "$STATE/routes" -a ! -e "$STATE/resolv.conf.orig" -a ! -e "$STATE/status.sock"
 check "log: link up, HELLO from host, CONFIG applied" \
 	bash -c "grep -q 'link up' $LOG && grep -q 'HELLO from host' $LOG && grep -q 'CONFIG applied' $LOG"
 host quit >/dev/null 2>&1

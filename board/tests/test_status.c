@@ -27,26 +27,26 @@ static const struct status_view view = {
 	.stats = &counters,
 };
 
-static char *json_of(const char *dump)
+/* What a printer makes of dump, as a malloc'd string. */
+static char *printed(int (*print)(const char *, size_t, FILE *), const char *dump)
 {
 	char *text = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&text, &len);
 
-	status_print_json(dump, strlen(dump), out);
+	print(dump, strlen(dump), out);
 	fclose(out);
 	return text;
 }
 
+static char *json_of(const char *dump)
+{
+	return printed(status_print_json, dump);
+}
+
 static char *text_of(const char *dump)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&text, &len);
-
-	status_print_text(dump, strlen(dump), out);
-	fclose(out);
-	return text;
+	return printed(status_print_text, dump);
 }
 
 static void test_format(void)

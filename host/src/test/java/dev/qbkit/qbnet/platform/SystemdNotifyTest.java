@@ -58,12 +58,12 @@ class SystemdNotifyTest {
         }
 
         @Override
-        public void close() throws Exception {
+        public void close() {
             try {
                 int rc = (int) SystemdNotify.Native.CLOSE.invokeExact(state, fd);
                 assertEquals(0, rc);
             } catch (Throwable e) {
-                throw new Exception(e);
+                throw new AssertionError(e);
             } finally {
                 arena.close();
             }

@@ -41,7 +41,7 @@ public final class RunCommand implements Callable<Integer> {
     Converters.LinkAddress link;
 
     @Option(names = "--usb-id", paramLabel = "VID:PID", converter = Converters.UsbIdConverter.class, split = ",",
-            description = "USB vendor:product ID of the boards, hexadecimal (default: 1209:0001). Repeatable.")
+            description = "USB vendor:product ID of the boards, hexadecimal (default: 1209:0001). Repeatable, or comma-separated.")
     List<UsbId> usbIds = new ArrayList<>();
 
     @Option(names = "--address", paramLabel = "ADDR/PREFIX", defaultValue = "10.113.98.2/24",
@@ -59,7 +59,7 @@ public final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--dns-upstream", paramLabel = "IP[:PORT]", converter = Converters.EndpointConverter.class, split = ",",
             description = "DNS server to forward the board's queries to, instead of the host's resolver configuration "
-                    + "(which qbnet otherwise follows as it changes). Repeatable.")
+                    + "(which qbnet otherwise follows as it changes). Repeatable, or comma-separated.")
     List<InetSocketAddress> dnsUpstreams = new ArrayList<>();
 
     @Option(names = "--mtu", paramLabel = "BYTES", defaultValue = "" + NatConfig.DEFAULT_MTU,
@@ -79,16 +79,16 @@ public final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--forward", paramLabel = "SPEC", split = ",",
             description = "Forward a host port into the board: [SERIAL/]tcp|udp:[BIND:]HOSTPORT:BOARDPORT, "
-                    + "e.g. tcp:2222:22 for 'ssh -p 2222 localhost'. BIND defaults to 127.0.0.1. Repeatable; "
+                    + "e.g. tcp:2222:22 for 'ssh -p 2222 localhost'. BIND defaults to 127.0.0.1. Repeatable, or comma-separated; "
                     + "'qbnet forward' changes them at run time.")
     List<String> forwardSpecs = new ArrayList<>();
 
     @Option(names = "--allow", paramLabel = "CIDR", split = ",",
-            description = "Let the board reach this network even where a --deny or the default (link-local) refuses it. Repeatable.")
+            description = "Let the board reach this network even where a --deny or the default (link-local) refuses it. Repeatable, or comma-separated.")
     List<String> allow = new ArrayList<>();
 
     @Option(names = "--deny", paramLabel = "CIDR", split = ",",
-            description = "Keep the board from this network; the longest matching --allow/--deny prefix wins. Repeatable.")
+            description = "Keep the board from this network; the longest matching --allow/--deny prefix wins. Repeatable, or comma-separated.")
     List<String> deny = new ArrayList<>();
 
     @Mixin

@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
 
 public final class UsbOptions {
     @Option(names = "--usb-id", paramLabel = "VID:PID", converter = Converters.UsbIdConverter.class, split = ",",
-            description = "USB vendor:product ID of the boards, hexadecimal (default: 1209:0001). Repeatable.")
+            description = "USB vendor:product ID of the boards, hexadecimal (default: 1209:0001). Repeatable, or comma-separated.")
     List<UsbId> usbIds = new ArrayList<>();
 
     Set<UsbId> ids() {

@@ -216,6 +216,16 @@ case_status() {
 	check "status --json parses and has the board's serial" python3 -c "import json,sys; d=json.load(sys.stdin); assert d['boards'][0]['serial'] and d['boards'][0]['mtu'] == 65520" <<< "$out"
 }
 
+prometheus_lines_ok() { # FILE: each line is a comment or NAME{LABELS} VALUE (the unit test parses strictly)
+	python3 - "$1" <<'EOF2'
+import re, sys
+sample = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? (NaN|[+-]Inf|-?[0-9.eE+-]+)$')
+bad = [l for l in open(sys.argv[1]).read().splitlines() if not l.startswith("# ") and not sample.match(l)]
+print("\n".join(bad[:3]), file=sys.stderr)
+sys.exit(1 if bad else 0)
+EOF2
+}
+
 metrics_url() { grep -o 'http://127.0.0.1:[0-9]*/metrics' "$QB_WORK/qbnet.log" | tail -n 1; }
 
 # Prometheus metrics over HTTP (qbnet run --metrics 127.0.0.1:0) and through the control socket.
@@ -228,11 +238,8 @@ case_metrics() {
 	local bytes
 	bytes=$(awk '/^qbnet_link_bytes_rx_total\{board="1",/ { print $2 }' <<< "$body")
 	check "the board's received bytes are exported ($bytes)" [ "${bytes:-0}" -gt 0 ]
-	check "every sample line is NAME{LABELS} VALUE" python3 -c '
-import re, sys
-sample = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*=\"([^"\\]|\\.)*\",?)*\})? -?[0-9.eE+-]+$|^[a-zA-Z_:][a-zA-Z0-9_:]* (NaN|[+-]Inf)$")
-bad = [l for l in sys.stdin.read().splitlines() if not l.startswith("# ") and not sample.match(l)]
-sys.exit(1 if bad else 0)' <<< "$body"
+	echo "$body" > "$QB_WORK/metrics.txt"
+	check "every sample line is NAME{LABELS} VALUE" prometheus_lines_ok "$QB_WORK/metrics.txt"
 	check "status --prometheus has the same families as the endpoint" \
 		[ "$(grep '^# TYPE' <<< "$body")" = "$(grep '^# TYPE' <<< "$cli")" ]
 	note "metrics: $(grep -vc '^#' <<< "$body") samples, $(grep -c '^# TYPE' <<< "$body") families"

@@ -56,6 +56,8 @@ public final class Main implements Runnable {
             cli.getErr().flush();
             return 2;
         }
+        for (String warning : config.warnings())
+            cli.getErr().println("qbnet: warning: " + warning);
         ConfigOptions.setLoaded(config);
         cli.setDefaultValueProvider(config);
         cli.setParameterExceptionHandler((e, a) -> {

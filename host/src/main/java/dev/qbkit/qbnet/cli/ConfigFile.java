@@ -63,15 +63,22 @@ public final class ConfigFile implements CommandLine.IDefaultValueProvider {
 
     private final Map<String, Setting> settings;
     private final List<Path> files;
+    private final List<String> warnings;
 
-    private ConfigFile(Map<String, Setting> settings, List<Path> files) {
+    private ConfigFile(Map<String, Setting> settings, List<Path> files, List<String> warnings) {
         this.settings = settings;
         this.files = files;
+        this.warnings = warnings;
     }
 
     /** No configuration at all (--no-config). */
     public static ConfigFile empty() {
-        return new ConfigFile(Map.of(), List.of());
+        return new ConfigFile(Map.of(), List.of(), List.of());
+    }
+
+    /** Default files that were there but could not be read, one line each. */
+    public List<String> warnings() {
+        return warnings;
     }
 
     /**
@@ -87,6 +94,7 @@ public final class ConfigFile implements CommandLine.IDefaultValueProvider {
         Map<String, OptionSpec> known = knownKeys(root);
         Map<String, Setting> merged = new LinkedHashMap<>();
         List<Path> read = new ArrayList<>();
+        List<String> warnings = new ArrayList<>();
         for (Path file : selection.explicit() != null ? List.of(selection.explicit()) : defaults) {
             String text;
             try {
@@ -95,6 +103,12 @@ public final class ConfigFile implements CommandLine.IDefaultValueProvider {
                 if (selection.explicit() != null)
                     throw new ConfigError("--config " + file + ": no such file");
                 continue;
+            } catch (java.nio.file.AccessDeniedException e) {
+                // A default file this user may not read (another user's HOME, as git does): skipped, said once.
+                if (selection.explicit() != null)
+                    throw new ConfigError("--config " + file + ": permission denied");
+                warnings.add("cannot read " + file + ": permission denied; skipped");
+                continue;
             } catch (IOException e) {
                 throw new ConfigError("cannot read the configuration file " + file + ": " + e.getMessage()
                         + (selection.explicit() != null ? "" : " (fix its permissions, or run with --no-config)"));
@@ -102,7 +116,7 @@ public final class ConfigFile implements CommandLine.IDefaultValueProvider {
             merged.putAll(parse(text, file, known));
             read.add(file);
         }
-        return new ConfigFile(merged, List.copyOf(read));
+        return new ConfigFile(merged, List.copyOf(read), List.copyOf(warnings));
     }
 
     private static String read(Path file) throws IOException {

@@ -103,6 +103,17 @@ class ConfigFileTest {
         assertEquals("tcp:5:6", config.defaultValue(run.findOption("--forward")), "the user's list replaces the system's");
     }
 
+    @Test
+    void aDefaultFileThisUserMayNotReadIsSkippedWithAWarning() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(!"root".equals(System.getProperty("user.name")),
+                "root reads every file");
+        Path locked = Files.writeString(dir.resolve("locked.conf"), "mtu = 1500\n");
+        Files.setPosixFilePermissions(locked, java.nio.file.attribute.PosixFilePermissions.fromString("---------"));
+        ConfigFile config = ConfigFile.load(new CommandLine(new Main()), ConfigFile.Selection.of("run"), List.of(locked));
+        assertEquals(List.of(), config.files());
+        assertEquals(List.of("cannot read " + locked + ": permission denied; skipped"), config.warnings());
+    }
+
     /** Runs qbnet in this JVM; returns exit code and stderr. */
     private static Result qbnet(String... args) {
         PrintStream oldErr = System.err;

@@ -133,10 +133,12 @@ check "state dir keeps the saved routes and the resolv.conf backup" \
 # qbnetd status: the running daemon's state and counters, from its status socket.
 check "the status socket is owner-only (mode $(stat -c %a "$STATE/status.sock" 2>&1))" \
 	test "$(stat -c %a "$STATE/status.sock" 2>/dev/null)" = 600
-STATUS_TEXT=$("$QBNETD" status --state-dir "$STATE")
-echo "$STATUS_TEXT" | sed -n '1,12p' | sed 's/^/     | /'
+"$QBNETD" status --state-dir "$STATE" >"$TMP/status.txt"
+sed -n '1,12p' "$TMP/status.txt" | sed 's/^/     | /'
 check "qbnetd status: serial, configured session, address, counters" \
-	bash -c 'grep -q "^serial  *TEST-0001$" && grep -q "^session  *configured$" && grep -q "^ipv4  *10.113.98.2/24$" && grep -q "^  link_rx_bundles  *[1-9][0-9]*  bundles received$"' <<<"$STATUS_TEXT"
+	bash -c 'grep -q "^serial  *TEST-0001$" "$1" && grep -q "^session  *configured$" "$1" &&
+		grep -q "^ipv4  *10.113.98.2/24$" "$1" && grep -q "^  link_rx_bundles  *[1-9][0-9]*  bundles received$" "$1"' \
+	_ "$TMP/status.txt"
 check "qbnetd status with no daemon: exit 1 and a line that names the fix" \
 	bash -c '! "$1" status --state-dir "$2" 2>"$2.err" && grep -q "no qbnetd is running with state directory $2" "$2.err"' \
 	_ "$QBNETD" "$TMP/no-daemon"

@@ -54,12 +54,12 @@ public final class Metrics {
                     "link", b.link(), "state", b.state());
         gauge(t, boards, "qbnet_board_uptime_seconds", "Seconds since the board's link came up", BoardStatus::uptimeSeconds);
         gauge(t, boards, "qbnet_board_mtu", "The MTU the board was given", BoardStatus::mtu);
-        if (boards.stream().anyMatch(b -> b.keepaliveRttMs() != null)) {
-            t.family("qbnet_board_keepalive_rtt_seconds", "gauge", "Round trip of the last link keepalive");
-            for (BoardStatus b : boards)
-                if (b.keepaliveRttMs() != null)
-                    t.sample(b.keepaliveRttMs() / 1000, "board", id(b), "serial", serial(b));
-        }
+        // Every family is always there (a board has no RTT before its first keepalive answer), so the
+        // families of two scrapes are the same.
+        t.family("qbnet_board_keepalive_rtt_seconds", "gauge", "Round trip of the last link keepalive");
+        for (BoardStatus b : boards)
+            if (b.keepaliveRttMs() != null)
+                t.sample(b.keepaliveRttMs() / 1000, "board", id(b), "serial", serial(b));
         t.family("qbnet_tcp_flows", "gauge", "TCP flows of the board, by state");
         for (BoardStatus b : boards)
             for (var e : b.flows().tcpByState().entrySet())

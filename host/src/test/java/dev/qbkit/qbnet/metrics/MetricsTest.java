@@ -87,6 +87,22 @@ class MetricsTest {
     }
 
     @Test
+    void theFamiliesDoNotDependOnWhatIsKnownYet() {
+        StatusReport r = report();
+        BoardStatus b = r.boards().getFirst();
+        BoardStatus noRtt = new BoardStatus(b.id(), b.serial(), b.software(), b.link(), b.state(), b.protocol(), b.mtu(),
+                b.uptimeSeconds(), null, b.flows(), b.traffic(), b.drops(), b.forwards());
+        StatusReport without = new StatusReport(r.version(), r.link(), r.uptimeSeconds(), List.of(noRtt), r.forwards(),
+                r.jvm());
+        assertEquals(families(Metrics.render(r, counters(), 1)), families(Metrics.render(without, counters(), 1)),
+                "two scrapes a keepalive apart have the same families");
+    }
+
+    private static List<String> families(String text) {
+        return text.lines().filter(l -> l.startsWith("# TYPE")).toList();
+    }
+
+    @Test
     void noBoardsStillParses() {
         StatusReport empty = new StatusReport("0.1.0", "usb [1209:0001]", 5, List.of(), List.of(),
                 new StatusReport.Jvm(1, 2, 3, false));

@@ -14,7 +14,7 @@ export MAVEN_OPTS ?= --sun-misc-unsafe-memory-access=allow
 MVN ?= mvn -B -q -Dstyle.color=never
 JAR := host/target/qbnet.jar
 
-.PHONY: all board host deps-build deps-demo deps-test deps-usb deps-bench demo test test-board test-host test-e2e test-usb \
+.PHONY: all board host deps-build deps-demo deps-test deps-usb deps-bench deps-check demo test test-board test-host test-e2e test-usb \
 	test-robust test-stress soak bench cross fuzz clean
 
 all: board host
@@ -40,10 +40,14 @@ deps-usb:
 deps-bench:
 	@tests/deps.sh demo bench usb
 
+# Static: every command the scripts of make demo/test/bench run is installed by tests/deps.sh.
+deps-check: deps-test
+	tests/deps-check.py
+
 demo: deps-demo all
 	tests/demo.sh
 
-test: deps-test all test-board test-host cross test-e2e test-stress test-usb test-robust
+test: deps-test deps-check all test-board test-host cross test-e2e test-stress test-usb test-robust
 	@echo "make test: all passed"
 
 test-board:

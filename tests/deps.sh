@@ -1,9 +1,14 @@
 #!/bin/sh
 # Installs what a make target needs on Debian 12 or 13 (as root), and only
 # what is missing: apt packages by group. Maven fetches Java artifacts itself.
-# Usage: tests/deps.sh build|demo|test|usb|bench ...
+# Usage: tests/deps.sh build|demo|test|usb|dist|bench ...
+#        tests/deps.sh --list GROUP...   (prints the groups' packages; tests/deps-check.py reads them)
+# Every command a script of a make target runs must come from its groups or the
+# base system: tests/deps-check.py (in make test) checks that.
 set -eu
 
+list=no
+[ "${1:-}" = --list ] && { list=yes; shift; }
 need=""
 add() { need="$need $*"; }
 
@@ -14,13 +19,17 @@ for group in "$@"; do
 	test)
 		add make gcc libc6-dev clang llvm lld iproute2 curl python3 dnsmasq-base procps util-linux iputils-ping \
 			gcc-arm-linux-gnueabihf libc6-dev-armhf-cross gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
-			valgrind iperf3
+			valgrind shfmt iperf3
 		;;
-	usb) add qemu-system-x86 busybox-static libusb-1.0-0 libusb-1.0-0-dev kmod ;;
-	bench) add iperf3 slirp4netns passt gnuplot-nox python3 ;;
+	usb) add qemu-system-x86 busybox-static libusb-1.0-0 libusb-1.0-0-dev kmod xz-utils zstd iperf3 python3 ;;
+	bench) add iperf3 slirp4netns passt gnuplot-nox python3 git ;;
 	*) echo "deps.sh: unknown group '$group' (build, demo, test, usb, bench)" >&2; exit 2 ;;
 	esac
 done
+if [ $list = yes ]; then
+	printf '%s\n' $need maven | sort -u # maven: added below wherever mvn is missing
+	exit 0
+fi
 
 if [ ! -x "${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java" ]; then
 	echo "deps.sh: no JDK 25 at ${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}: install Temurin 25 or set JAVA_HOME" >&2

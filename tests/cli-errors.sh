@@ -25,6 +25,11 @@ trap cleanup EXIT
 [ "$(id -u)" = 0 ] || { echo "cli-errors: needs root (namespaces, setpriv)" >&2; exit 1; }
 [ -x "$QBNETD" ] && [ -f "$JAR" ] || { echo "cli-errors: build first (make)" >&2; exit 1; }
 ip netns add "$NS" || exit 1
+# The cases run as nobody need binaries nobody can reach: the checkout may be
+# under /root or a 0700 directory. Copies in the 0755 temp dir serve every case.
+install -m 755 "$QBNETD" "$TMP/qbnetd" && install -m 644 "$JAR" "$TMP/qbnet.jar" || exit 1
+QBNETD=$TMP/qbnetd
+JAR=$TMP/qbnet.jar
 
 # expect WHAT EXIT MUST-CONTAIN KIND -- COMMAND...
 # KIND flag: only "PROG: ..." and a "Try" line allowed; env: exactly one error line, log lines aside.

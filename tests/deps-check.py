@@ -7,6 +7,7 @@
 # deps.sh groups of the make target that runs the script, or in the base
 # system every Debian has. Make recipes are checked from `make -nB` output.
 # Usage: tests/deps-check.py [-v]   (exit 1 naming each command not covered)
+#        tests/deps-check.py --base  (the base packages it counts on, for tests/fresh-machine.sh)
 import glob
 import json
 import os
@@ -83,6 +84,9 @@ COMMANDS = {
     "git": "git",
     "mvn": "maven",
     "fakeroot": "fakeroot",
+    "debootstrap": "debootstrap",
+    "chroot": "coreutils",
+    "python3": "python3",
 }
 
 # Which make target runs which scripts, and the deps.sh groups that target installs.
@@ -92,11 +96,14 @@ SCOPES = [
      ["tests/*.sh", "tests/lib/*.sh", "tests/usbvm/*.sh", "board/tests/*.sh", "tests/tools/*.py"],
      ["test"]),
     ("make bench", ["build", "demo", "bench", "usb"], ["bench/*.sh", "bench/*.py", "tests/lib/*.sh"], ["bench"]),
+    ("tests/fresh-machine.sh", ["fresh"], ["tests/fresh-machine.sh"], []),
 ]
 # Not checked: tests/deps.sh installs (it runs before anything is there); tests/usbvm/init is
-# PID 1 of the VM's initramfs, where only busybox's applets exist; fresh-machine.sh runs on the
-# developer's machine and installs what it needs itself.
-SKIP = {"tests/deps.sh", "tests/fresh-machine.sh"}
+# PID 1 of the VM's initramfs, where only busybox's applets exist. The commands fresh-machine.sh
+# runs inside its roots (apt-get, make) are checked by its own run.
+SKIP = {"tests/deps.sh"}
+# Scripts checked only in the scope that names them (make test does not run them).
+OWN_SCOPE = {"tests/fresh-machine.sh"}
 
 SHELL_BUILTINS = set("""
     . : [ [[ alias bg bind break builtin caller cd command compgen complete continue declare dirs disown
@@ -392,21 +399,26 @@ def make_recipes(targets):
 
 
 def group_packages(groups):
+    """The groups' packages, and Maven, which deps.sh adds to any group where mvn is missing."""
     out = subprocess.run([os.path.join(ROOT, "tests/deps.sh"), "--list", *groups], capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"deps-check: tests/deps.sh --list failed: {out.stderr.strip()}")
-    return set(out.stdout.split())
+    return set(out.stdout.split()) | {"maven"}
 
 
 def main():
+    if "--base" in sys.argv[1:]:
+        print("\n".join(sorted(BASE)))
+        return 0
     failures = []
     checked = 0
     for target, groups, patterns, make_targets in SCOPES:
         packages = group_packages(groups) | BASE
         paths = sorted({os.path.relpath(p, ROOT) for pat in patterns for p in glob.glob(os.path.join(ROOT, pat))})
-        paths = [p for p in paths if p not in SKIP]
+        paths = [p for p in paths if p not in SKIP and (p not in OWN_SCOPE or p in patterns)]
         shells = [Script(p) for p in paths if not p.endswith(".py")]
-        shells.append(Script(f"make -nB {' '.join(make_targets)}", make_recipes(make_targets)))
+        if make_targets:
+            shells.append(Script(f"make -nB {' '.join(make_targets)}", make_recipes(make_targets)))
         scanner = Scanner(shells)
         found = scanner.scan()
         for p in paths:

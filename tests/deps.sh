@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what a make target needs on Debian 12 or 13 (as root), and only
 # what is missing: apt packages by group. Maven fetches Java artifacts itself.
-# Usage: tests/deps.sh build|demo|test|usb|dist|bench ...
+# Usage: tests/deps.sh build|demo|test|usb|dist|bench|fresh ...
 #        tests/deps.sh --list GROUP...   (prints the groups' packages; tests/deps-check.py reads them)
 # Every command a script of a make target runs must come from its groups or the
 # base system: tests/deps-check.py (in make test) checks that.
@@ -23,11 +23,12 @@ for group in "$@"; do
 		;;
 	usb) add qemu-system-x86 busybox-static libusb-1.0-0 libusb-1.0-0-dev kmod xz-utils zstd iperf3 python3 ;;
 	bench) add iperf3 slirp4netns passt gnuplot-nox python3 git ;;
-	*) echo "deps.sh: unknown group '$group' (build, demo, test, usb, bench)" >&2; exit 2 ;;
+	fresh) add debootstrap git python3 shfmt ;;
+	*) echo "deps.sh: unknown group '$group' (build, demo, test, usb, dist, bench, fresh)" >&2; exit 2 ;;
 	esac
 done
 if [ $list = yes ]; then
-	printf '%s\n' $need maven | sort -u # maven: added below wherever mvn is missing
+	printf '%s\n' $need | sort -u
 	exit 0
 fi
 

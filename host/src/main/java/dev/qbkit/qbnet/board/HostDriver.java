@@ -232,9 +232,22 @@ public final class HostDriver implements AutoCloseable {
 
     // ---- control socket ---------------------------------------------------------
 
-    public void startControl(Path path) throws IOException {
-        control = new ControlServer(path, this::handle);
-        control.start();
+    /** False when this system has no Unix domain sockets: qbnet then runs without control, said in one line. */
+    public boolean startControl(Path path) throws IOException {
+        return startControl(path, ControlServer.UNIX);
+    }
+
+    public boolean startControl(Path path, ControlServer.Opener opener) throws IOException {
+        var server = new ControlServer(path, this::handle, opener);
+        try {
+            server.start();
+        } catch (ControlServer.Unavailable e) {
+            log.warn("no control socket: {}; boards are served as usual, but qbnet status and qbnet forward "
+                    + "cannot reach this qbnet", e.getMessage());
+            return false;
+        }
+        control = server;
+        return true;
     }
 
     private ControlRequest.Reply handle(ControlRequest request) {

@@ -1,7 +1,8 @@
 // The control socket of a running `qbnet run` (a Unix socket, owner-only):
 // answers status and forward requests from `qbnet status` and
 // `qbnet forward`. One short exchange per connection, each on its own
-// short-lived platform thread (DESIGN.md: why not a virtual one).
+// short-lived platform thread (DESIGN.md: why not a virtual one). Where the OS
+// cannot make a Unix socket at all, start() says so with Unavailable.
 package dev.qbkit.qbnet.control;
 
 import java.io.IOException;
@@ -28,17 +29,45 @@ public final class ControlServer implements AutoCloseable {
     static final int MAX_REQUEST = 64 * 1024;
     static final Gson GSON = new Gson();
 
+    /** Makes the listening socket; tests replace it to simulate a system without AF_UNIX. */
+    @FunctionalInterface
+    public interface Opener {
+        ServerSocketChannel open() throws IOException;
+    }
+
+    public static final Opener UNIX = () -> ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+
+    /** This system cannot make a Unix domain socket at all: no path or flag would help. */
+    public static final class Unavailable extends IOException {
+        Unavailable(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     private final Path path;
     private final Function<ControlRequest, ControlRequest.Reply> handler;
+    private final Opener opener;
     private ServerSocketChannel server;
     private Thread acceptor;
 
     public ControlServer(Path path, Function<ControlRequest, ControlRequest.Reply> handler) {
+        this(path, handler, UNIX);
+    }
+
+    public ControlServer(Path path, Function<ControlRequest, ControlRequest.Reply> handler, Opener opener) {
         this.path = path;
         this.handler = handler;
+        this.opener = opener;
     }
 
     public void start() throws IOException {
+        // First the socket itself: without AF_UNIX (Windows before 10 1803, a sandbox that
+        // forbids it) nothing below could work, and the client probe would throw.
+        try {
+            server = opener.open();
+        } catch (UnsupportedOperationException | IOException e) {
+            throw new Unavailable("this system cannot make a Unix domain socket (" + e.getMessage() + ")", e);
+        }
         try {
             Path dir = path.toAbsolutePath().getParent();
             if (dir != null)
@@ -49,20 +78,12 @@ public final class ControlServer implements AutoCloseable {
                             + ": stop it, or give this one --control PATH");
                 Files.delete(path);
             }
-            server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
             server.bind(UnixDomainSocketAddress.of(path));
-        } catch (java.nio.file.FileSystemException e) {
-            // Its message is often the bare path ("/nonexistent"): say what failed and what to do.
-            String why = switch (e) {
-                case java.nio.file.AccessDeniedException a -> "permission denied";
-                case java.nio.file.FileAlreadyExistsException a -> "a file is in the way";
-                case java.nio.file.NotDirectoryException a -> "not a directory";
-                case java.nio.file.NoSuchFileException a -> "no such directory";
-                default -> e.getReason() != null ? e.getReason() : e.getClass().getSimpleName();
-            };
-            throw new IOException("cannot create the control socket " + path + ": " + why
-                    + (e.getFile() != null && !e.getFile().equals(path.toString()) ? " (" + e.getFile() + ")" : "")
-                    + ": give a writable path with --control PATH or QBNET_CONTROL", e);
+        } catch (IOException e) {
+            server.close();
+            if (!(e instanceof java.nio.file.FileSystemException fse))
+                throw e;
+            rethrowNamingTheFix(fse);
         }
         try {
             Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
@@ -71,6 +92,20 @@ public final class ControlServer implements AutoCloseable {
         }
         acceptor = Thread.ofPlatform().daemon().name("control").start(this::acceptLoop);
         log.debug("control socket {}", path);
+    }
+
+    private void rethrowNamingTheFix(java.nio.file.FileSystemException e) throws IOException {
+        // Its message is often the bare path ("/nonexistent"): say what failed and what to do.
+        String why = switch (e) {
+            case java.nio.file.AccessDeniedException a -> "permission denied";
+            case java.nio.file.FileAlreadyExistsException a -> "a file is in the way";
+            case java.nio.file.NotDirectoryException a -> "not a directory";
+            case java.nio.file.NoSuchFileException a -> "no such directory";
+            default -> e.getReason() != null ? e.getReason() : e.getClass().getSimpleName();
+        };
+        throw new IOException("cannot create the control socket " + path + ": " + why
+                + (e.getFile() != null && !e.getFile().equals(path.toString()) ? " (" + e.getFile() + ")" : "")
+                + ": give a writable path with --control PATH or QBNET_CONTROL", e);
     }
 
     private void acceptLoop() {

@@ -5,6 +5,7 @@
 #   make soak    the stress mix for SOAK_SECONDS (default 600), with figures
 #   make fuzz    long libFuzzer runs (FUZZ_SECONDS per target) and the host property tests x FUZZ_TRIES_FACTOR
 #   make bench   benchmarks against slirp4netns and pasta; writes doc/PERFORMANCE.md
+#   make dist    host packages for Linux (runtime image + launcher, tarball, .deb) in host/target/dist
 # Targets that need packages install them first (tests/deps.sh, Debian 12/13, root).
 
 JAVA_HOME ?= /usr/lib/jvm/temurin-25-jdk-amd64
@@ -14,7 +15,7 @@ export MAVEN_OPTS ?= --sun-misc-unsafe-memory-access=allow
 MVN ?= mvn -B -q -Dstyle.color=never
 JAR := host/target/qbnet.jar
 
-.PHONY: all board host deps-build deps-demo deps-test deps-usb deps-bench deps-check demo test test-board test-host test-e2e test-usb \
+.PHONY: all board host deps-build deps-demo deps-test deps-usb deps-bench deps-check deps-dist dist test-dist demo test test-board test-host test-e2e test-usb \
 	test-robust test-stress soak bench cross fuzz clean
 
 all: board host
@@ -44,10 +45,21 @@ deps-bench:
 deps-check: deps-test
 	tests/deps-check.py
 
+deps-dist:
+	@tests/deps.sh dist
+
+# Linux host packages in host/target/dist: a trimmed runtime image with the launcher, a tarball, a .deb.
+dist: deps-dist host
+	host/packaging/linux/dist.sh
+
+# The packages as built: the image's launcher, the .deb's contents, the demo on the image.
+test-dist: dist
+	tests/dist-test.sh
+
 demo: deps-demo all
 	tests/demo.sh
 
-test: deps-test deps-check all test-board test-host cross test-e2e test-stress test-usb test-robust
+test: deps-test deps-check all test-board test-host cross test-e2e test-stress test-dist test-usb test-robust
 	@echo "make test: all passed"
 
 test-board:

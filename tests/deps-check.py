@@ -84,6 +84,8 @@ COMMANDS = {
     "git": "git",
     "mvn": "maven",
     "fakeroot": "fakeroot",
+    "asciidoctor": "asciidoctor",
+    "zcat": "gzip",
     "debootstrap": "debootstrap",
     "chroot": "coreutils",
     "python3": "python3",
@@ -92,8 +94,9 @@ COMMANDS = {
 # Which make target runs which scripts, and the deps.sh groups that target installs.
 SCOPES = [
     ("make demo", ["build", "demo"], ["tests/demo.sh", "tests/lib/topology.sh"], ["demo"]),
-    ("make test", ["build", "test", "usb"],
-     ["tests/*.sh", "tests/lib/*.sh", "tests/usbvm/*.sh", "board/tests/*.sh", "tests/tools/*.py"],
+    ("make test", ["build", "test", "usb", "dist"],
+     ["tests/*.sh", "tests/lib/*.sh", "tests/usbvm/*.sh", "board/tests/*.sh", "tests/tools/*.py",
+      "host/packaging/linux/*.sh"],
      ["test"]),
     ("make bench", ["build", "demo", "bench", "usb"], ["bench/*.sh", "bench/*.py", "tests/lib/*.sh"], ["bench"]),
     ("tests/fresh-machine.sh", ["fresh"], ["tests/fresh-machine.sh"], []),
@@ -104,6 +107,9 @@ SCOPES = [
 SKIP = {"tests/deps.sh"}
 # Scripts checked only in the scope that names them (make test does not run them).
 OWN_SCOPE = {"tests/fresh-machine.sh"}
+
+# Functions defined by files the scripts source at run time, which the scan cannot see.
+RUNTIME_FUNCTIONS = {"_picocli_qbnet"}  # the bash completion picocli generates (make dist)
 
 SHELL_BUILTINS = set("""
     . : [ [[ alias bg bind break builtin caller cd command compgen complete continue declare dirs disown
@@ -310,7 +316,8 @@ class Scanner:
         sub.scan()
 
     def record(self, cmd, line):
-        if "/" in cmd or "$" in cmd or "=" in cmd or cmd in SHELL_BUILTINS or cmd in self.functions:
+        if "/" in cmd or "$" in cmd or "=" in cmd or cmd in SHELL_BUILTINS or cmd in self.functions \
+                or cmd in RUNTIME_FUNCTIONS:
             return
         if cmd in ("then", "do", "else", "fi", "done", "{", "}", "!"):
             return

@@ -88,9 +88,11 @@ release_root() {
 		sleep 1
 	done
 	# Deepest first; lazy, so a busy mount cannot keep the others.
-	findmnt -rn -o TARGET | grep -E "^$root(/|$)" | sort -r | while read -r m; do
+	local m
+	for m in $(findmnt -rn -o TARGET | grep -E "^$root(/|$)" | sort -r); do
 		umount -l "$m" 2> /dev/null || true
 	done
+	return 0
 }
 cleanup() {
 	local rc=$?
@@ -221,7 +223,7 @@ for rel in "${releases[@]}"; do
 		TIMES+=("$rel user-root $(($(date +%s) - t1))s")
 		stage "$rel" "$user" deb-install 900 "apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 			apt-get install -y -qq --no-install-recommends /root/$deb \$(/root/qbnet/tests/deps.sh --list demo)"
-		stage "$rel" "$user" deb-use 900 "cd /root/qbnet && tests/installed-qbnet.sh /root/$deb"
+		stage "$rel" "$user" deb-use 900 "cd /root/qbnet && tests/dist-test.sh --installed /root/$deb"
 	fi
 	log "$rel: done in $(($(date +%s) - t0))s"
 	for r in "${ROOTS[@]}"; do release_root "$r"; done

@@ -27,6 +27,8 @@ GATEWAY_ADDR=10.113.98.1
 QB_WORK=${QB_WORK:-/tmp/qbnet-$QB_PREFIX}
 QBNETD=${QBNETD:-$QB_ROOT/board/build/qbnetd}
 QBNET_JAR=$QB_ROOT/host/target/qbnet.jar
+# QBNET_BIN: an installed or packaged qbnet launcher to run instead of the built jar.
+QBNET_BIN=${QBNET_BIN:-}
 QBTOOL="python3 $QB_ROOT/tests/tools/qbtool.py"
 LINK_SOCK=$QB_WORK/link.sock
 export QBNET_CONTROL=$QB_WORK/control.sock
@@ -35,7 +37,15 @@ QB_LINK=${QB_LINK:-unix}
 QB_UDC=${QB_UDC:-dummy_udc.0}
 
 # The host driver's CLI (status, forward) against the running qbnet.
-qbnet_cli() { "$JAVA_HOME/bin/java" -jar "$QBNET_JAR" "$@"; }
+qbnet_cli() { qbnet_exec "$@"; }
+# qbnet with JVM options (QBNET_JAVA_OPTS, which the launcher reads too) from the jar or QBNET_BIN.
+qbnet_exec() {
+	if [ -n "$QBNET_BIN" ]; then
+		"$QBNET_BIN" "$@"
+	else
+		"$JAVA_HOME/bin/java" ${QBNET_JAVA_OPTS:-} -jar "$QBNET_JAR" "$@"
+	fi
+}
 
 qb_log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 qb_die() { qb_log "FATAL: $*"; exit 1; }
@@ -51,7 +61,11 @@ qb_require_root() {
 
 qb_require_built() {
 	[ -x "$QBNETD" ] || qb_die "$QBNETD not built: run make"
-	[ -f "$QBNET_JAR" ] || qb_die "$QBNET_JAR not built: run make"
+	if [ -n "$QBNET_BIN" ]; then
+		[ -x "$QBNET_BIN" ] || qb_die "QBNET_BIN=$QBNET_BIN is not an executable"
+	else
+		[ -f "$QBNET_JAR" ] || qb_die "$QBNET_JAR not built: run make"
+	fi
 }
 
 # Background processes we started, killed on teardown.
@@ -150,9 +164,10 @@ qb_qbnet_link() { if [ "$QB_LINK" = usb ]; then echo usb; else echo "unix:$LINK_
 qb_qbnet_start() {
 	: > "$QB_WORK/qbnet.log"
 	rm -f "$LINK_SOCK"
+	local qbnet=("$JAVA_HOME/bin/java" ${QBNET_JAVA_OPTS:-} -jar "$QBNET_JAR")
+	[ -n "$QBNET_BIN" ] && qbnet=("$QBNET_BIN")
 	unshare -m --propagation private sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' \
-		"$QB_WORK/host-resolv.conf" "$JAVA_HOME/bin/java" ${QBNET_JAVA_OPTS:-} -jar "$QBNET_JAR" \
-		run --link "$(qb_qbnet_link)" "$@" >> "$QB_WORK/qbnet.log" 2>&1 &
+		"$QB_WORK/host-resolv.conf" "${qbnet[@]}" run --link "$(qb_qbnet_link)" "$@" >> "$QB_WORK/qbnet.log" 2>&1 &
 	local pid=$!
 	echo $pid > "$QB_WORK/qbnet.pid"
 	qb_track $pid qbnet

@@ -12,12 +12,8 @@ export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 JAR=$HOST/target/qbnet.jar
 CODEGEN=$HOST/target/codegen/picocli-codegen.jar
 OUT=$HOST/target/dist
-# java.base: qbnet itself (FFM included). java.naming + jdk.naming.dns: dnsjava builds its
-# JNDI resolver-config provider unconditionally (and uses it on Windows without JNA).
-# jdk.unsupported: Gson's fallback allocator (sun.misc.Unsafe). Left out, though jdeps lists
-# them: java.sql (Gson's optional java.sql.Date adapters), java.net.http (dnsjava's DoH
-# resolver), java.compiler (annotations only).
-MODULES=java.base,java.naming,jdk.naming.dns,jdk.unsupported
+# The runtime's modules, shared with the macOS and Windows builds (doc/DESIGN.md says why each).
+MODULES=$(cat "$HERE/../modules.txt")
 
 die() { echo "dist: $*" >&2; exit 1; }
 [ -f "$JAR" ] && [ -f "$CODEGEN" ] || die "build first: make host (needs $JAR and $CODEGEN)"

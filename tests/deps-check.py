@@ -105,6 +105,15 @@ SCOPES = [
 # PID 1 of the VM's initramfs, where only busybox's applets exist. The commands fresh-machine.sh
 # runs inside its roots (apt-get, make) are checked by its own run.
 SKIP = {"tests/deps.sh"}
+# Commands each scope is known to run: if the scan misses one, the parser's output changed
+# (another shfmt version) and a pass would mean nothing.
+MUST_FIND = {
+    "make demo": {"ip", "curl", "dnsmasq", "unshare", "python3", "mvn"},
+    "make test": {"ip", "curl", "iperf3", "qemu-system-x86_64", "setpriv", "valgrind", "clang", "asciidoctor",
+                  "busybox", "dpkg-deb"},
+    "make bench": {"iperf3", "slirp4netns", "pasta", "gnuplot"},
+    "tests/fresh-machine.sh": {"debootstrap", "chroot", "git"},
+}
 # Scripts checked only in the scope that names them (make test does not run them).
 OWN_SCOPE = {"tests/fresh-machine.sh"}
 
@@ -127,6 +136,10 @@ def shfmt_json(text, name):
     except subprocess.CalledProcessError as e:
         sys.exit(f"deps-check: shfmt cannot parse {name}: {e.stderr.strip()}")
     return json.loads(out.stdout)
+
+
+def shfmt_version():
+    return subprocess.run(["shfmt", "--version"], capture_output=True, text=True).stdout.strip()
 
 
 def literal(word):
@@ -434,6 +447,10 @@ def main():
         seen = {}
         for cmd, path, line in found:
             seen.setdefault(cmd, (path, line))
+        missed = MUST_FIND.get(target, set()) - set(seen)
+        if missed:
+            failures.append(f"the scan of {target} did not find {', '.join(sorted(missed))}, which it runs: "
+                            f"has shfmt's JSON changed ({shfmt_version()})? fix the scanner before trusting it")
         for cmd, (path, line) in sorted(seen.items()):
             checked += 1
             provider = COMMANDS.get(cmd)

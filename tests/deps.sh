@@ -38,6 +38,16 @@ if [ ! -x "${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java" ]; then
 	exit 1
 fi
 command -v mvn >/dev/null || add maven
+# Maven Central is reached over TLS with the JDK's trust store. A JDK installed from a
+# tarball often links it to Debian's Java trust store, which only ca-certificates-java
+# makes (a fresh Debian 13 with Maven lacks it: "PKIX path building failed").
+cacerts=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/lib/security/cacerts
+if [ ! -e "$cacerts" ]; then
+	case $(readlink "$cacerts") in
+	/etc/ssl/certs/java/cacerts) add ca-certificates-java ;;
+	*) echo "deps.sh: the JDK's trust store $cacerts is missing (-> $(readlink "$cacerts")): Maven cannot reach Maven Central" >&2; exit 1 ;;
+	esac
+fi
 
 missing=""
 for p in $need; do

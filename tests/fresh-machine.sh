@@ -4,7 +4,7 @@
 # this machine uses) gets only what the README assumes (JDK 25 bind-mounted
 # read-only, Maven, gcc, make), then, as root, in a clean clone of HEAD under
 # /root (mode 0700): `make demo`, `make test`, `make dist`. A second fresh root
-# with no JDK, no Maven and no compiler installs the .deb and runs
+# with no JDK and no Maven installs the .deb (and the demo's packages) and runs
 # `qbnet --version`, `qbnet list` and the demo against the installed qbnet.
 # Every package a target forgets shows up as a failure. Needs root; the mounts
 # are undone and the roots' processes ended on any exit.
@@ -209,7 +209,7 @@ for rel in "${releases[@]}"; do
 		stage "$rel" "$root" make-dist 1200 "cd /root/qbnet && make dist"
 	fi
 	if has_stage deb; then
-		# A second fresh root: no JDK, no Maven, no compiler; the .deb and the demo's packages only.
+		# A second fresh root: no JDK, no Maven; the .deb and the demo's packages only (qbnetd comes built).
 		deb=$(cd "$root/root/qbnet/host/target/dist" && ls qbnet_*_amd64.deb | head -n 1)
 		[ -n "$deb" ] || die "$rel: make dist made no .deb"
 		t1=$(date +%s)

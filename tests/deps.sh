@@ -40,7 +40,7 @@ fi
 command -v mvn >/dev/null || add maven
 # Maven Central is reached over TLS with the JDK's trust store. A JDK installed from a
 # tarball often links it to Debian's Java trust store, which only ca-certificates-java
-# makes (a fresh Debian 13 with Maven lacks it: "PKIX path building failed").
+# makes; without it Maven fails with "PKIX path building failed".
 cacerts=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/lib/security/cacerts
 if [ ! -e "$cacerts" ]; then
 	case $(readlink "$cacerts") in

@@ -150,6 +150,13 @@ new_root() {
 		deb $SECURITY $rel-security main
 	EOF
 	cp /etc/resolv.conf "$root/etc/resolv.conf"
+	# The certificate authorities this machine adds to Debian's, for the same reason as its
+	# resolv.conf: a network whose egress inspects TLS is trusted only through them (Maven
+	# Central then fails with "PKIX path building failed"). ca-certificates picks them up.
+	if ls /usr/local/share/ca-certificates/*.crt > /dev/null 2>&1; then
+		mkdir -p "$root/usr/local/share/ca-certificates"
+		cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+	fi
 	chmod 700 "$root/root"
 	mount -t proc proc "$root/proc"
 	# /sys and /dev of this machine (TUN, the VM's devices); rslave so nothing unmounts them here.

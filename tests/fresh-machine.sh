@@ -158,6 +158,9 @@ new_root() {
 		cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
 	fi
 	chmod 700 "$root/root"
+	# The root a mount point of its own, as a machine's is: `ip netns exec` makes "/" a
+	# slave mount, which fails (EINVAL) on a directory that is not one.
+	mount --bind "$root" "$root" && mount --make-private "$root"
 	mount -t proc proc "$root/proc"
 	# /sys and /dev of this machine (TUN, the VM's devices); rslave so nothing unmounts them here.
 	mount --rbind /sys "$root/sys" && mount --make-rslave "$root/sys"

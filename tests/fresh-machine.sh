@@ -96,6 +96,7 @@ release_root() {
 }
 cleanup() {
 	local rc=$?
+	trap '' INT TERM # a second signal must not cut the unmounting short
 	for root in "${ROOTS[@]}"; do
 		release_root "$root"
 		if [ $keep = no ]; then

@@ -115,7 +115,9 @@ int status_listen(const char *path, char *err, size_t err_len)
 	struct sockaddr_un address = { .sun_family = AF_UNIX };
 
 	if (strlen(path) >= sizeof(address.sun_path)) {
-		snprintf(err, err_len, "status socket path too long: %s", path);
+		/* Bounded: a path we know is long must not make the message unbounded (gcc 14's -Wformat-truncation). */
+		snprintf(err, err_len, "status socket path too long (%zu bytes, at most %zu): %.64s...", strlen(path),
+			 sizeof(address.sun_path) - 1, path);
 		return -1;
 	}
 	memcpy(address.sun_path, path, strlen(path) + 1);

@@ -18,6 +18,7 @@
 #include <linux/usb/ch9.h>
 #include <linux/usb/functionfs.h>
 
+#include "aio.h"
 #include "bytes.h"
 #include "clock.h"
 #include "ep0.h"
@@ -122,9 +123,9 @@ static long sys_io_cancel(aio_context_t ctx, struct iocb *iocb, struct io_event 
 }
 
 static long sys_io_getevents(aio_context_t ctx, long min, long max, struct io_event *events,
-			     struct timespec *timeout)
+			     const struct aio_timeout *timeout)
 {
-	return syscall(__NR_io_getevents, ctx, min, max, events, timeout);
+	return aio_getevents(ctx, min, max, events, timeout);
 }
 
 static struct link_usb *to_usb(struct link *link)
@@ -522,7 +523,7 @@ static void tx_done(struct link_usb *l, struct tx_slot *slot, enum iocb_kind kin
 static void reap(struct link_usb *l)
 {
 	struct io_event events[AIO_BATCH];
-	struct timespec zero = { 0 };
+	struct aio_timeout zero = aio_timeout_ms(0);
 	uint64_t count;
 
 	if (read(l->event_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
@@ -664,7 +665,7 @@ static bool drain(struct link_usb *l)
 			return false;
 		}
 		struct io_event events[AIO_BATCH];
-		struct timespec timeout = { .tv_nsec = 100000000L };
+		struct aio_timeout timeout = aio_timeout_ms(100);
 		long n = sys_io_getevents(l->aio, 1, AIO_BATCH, events, &timeout);
 		for (long i = 0; i < n; i++) {
 			unsigned kind = (unsigned)(events[i].data >> 8);

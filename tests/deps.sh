@@ -19,7 +19,7 @@ for group in "$@"; do
 	test)
 		add make gcc libc6-dev clang llvm lld iproute2 curl python3 dnsmasq-base procps util-linux iputils-ping \
 			gcc-arm-linux-gnueabihf libc6-dev-armhf-cross gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
-			valgrind shfmt iperf3
+			valgrind shfmt iperf3 musl-tools binutils systemd busybox-static
 		;;
 	usb) add qemu-system-x86 busybox-static libusb-1.0-0 libusb-1.0-0-dev kmod xz-utils zstd iperf3 python3 ;;
 	bench) add iperf3 slirp4netns passt gnuplot-nox python3 git ;;

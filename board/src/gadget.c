@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +12,9 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "gadget.h"
 #include "log.h"
 #include "state.h"
@@ -27,8 +26,7 @@
 #define CONFIG_DIR "configs/c.1"
 #define LANG_DIR "0x409"
 #define MODPROBE_HINT "modprobe -a libcomposite usb_f_fs"
-
-extern char **environ;
+#define MODPROBE_TIMEOUT_MS 30000
 
 /* Formats an error line; permission problems get the fix appended. */
 static int fail(char *err, size_t err_len, int error, const char *fmt, ...)
@@ -135,20 +133,6 @@ static int make_link(struct gadget *g, const char *target_rel, const char *link_
 	return 0;
 }
 
-/* Runs a command with posix_spawnp and waits for it; its exit status. */
-static int run_command(char *const argv[])
-{
-	pid_t pid;
-	int status;
-
-	if (posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ))
-		return -1;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 /* configfs mounted and libcomposite loaded: /sys/kernel/config/usb_gadget. */
 static int configfs_ready(char *err, size_t err_len)
 {
@@ -170,9 +154,12 @@ static int configfs_ready(char *err, size_t err_len)
 			return 0;
 	}
 	char *const modprobe[] = { "modprobe", "-a", "libcomposite", "usb_f_fs", NULL };
-	int status = run_command(modprobe);
-	if (status)
-		warn("'%s' %s", MODPROBE_HINT, status < 0 ? "could not be run" : "failed");
+	struct child_result result = child_run(modprobe, NULL, 0, MODPROBE_TIMEOUT_MS);
+	if (!child_ok(result)) {
+		char outcome[128];
+		child_describe(result, outcome, sizeof(outcome));
+		warn("'%s' %s", MODPROBE_HINT, outcome);
+	}
 	if (is_dir(GADGET_ROOT))
 		return 0;
 	return fail(err, err_len, 0,

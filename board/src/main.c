@@ -53,22 +53,33 @@ static int signals_open(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
 	sigaddset(&set, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
 		return -1;
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-/* Returns the terminating signal, or 0 to keep running. */
+/* Returns the terminating signal, or 0 to keep running. SIGHUP (the
+ * terminal or session went away) and SIGQUIT get the same orderly teardown
+ * as SIGTERM: their default action would leave the routes, resolv.conf and
+ * the gadget behind. */
 static int handle_signals(int fd)
 {
 	struct signalfd_siginfo info;
 
 	while (read(fd, &info, sizeof(info)) == (ssize_t)sizeof(info)) {
-		if (info.ssi_signo == SIGUSR1)
+		switch (info.ssi_signo) {
+		case SIGUSR1:
 			stats_log();
-		else if (info.ssi_signo == SIGINT || info.ssi_signo == SIGTERM)
+			break;
+		case SIGINT:
+		case SIGTERM:
+		case SIGHUP:
+		case SIGQUIT:
 			return (int)info.ssi_signo;
+		}
 	}
 	return 0;
 }

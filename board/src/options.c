@@ -56,9 +56,9 @@ void options_usage(FILE *out)
 "  -h, --help              show this help and exit\n"
 "  -V, --version           show the version and exit\n"
 "\n"
-"Signals: SIGINT/SIGTERM remove the gadget, restore routes and resolv.conf,\n"
-"remove addresses and exit 0; SIGUSR1 logs the counters, which 'qbnetd status'\n"
-"reads from STATE_DIR/status.sock (owner-only) at any time.\n"
+"Signals: SIGTERM, SIGINT, SIGHUP and SIGQUIT remove the gadget, restore routes\n"
+"and resolv.conf, remove addresses and exit 0; SIGUSR1 logs the counters, which\n"
+"'qbnetd status' reads from STATE_DIR/status.sock (owner-only) at any time.\n"
 "Needs root: /dev/net/tun (modprobe tun), CAP_NET_ADMIN, and for USB ConfigFS\n"
 "with libcomposite and usb_f_fs (modprobe -a libcomposite usb_f_fs) and a UDC.\n",
 		GADGET_DEFAULT_VENDOR, GADGET_DEFAULT_PRODUCT, GADGET_DEFAULT_NAME,

@@ -341,6 +341,24 @@ check "SIGTERM: resolv.conf restored byte for byte" cmp -s "$RESOLV" "$TMP/resol
 check "SIGTERM: state files removed" test ! -e "$STATE/routes" -a ! -e "$STATE/resolv.conf.orig" -a ! -e "$STATE/status.sock"
 check "log: link up, HELLO from host, CONFIG applied" \
 	bash -c "grep -q 'link up' $LOG && grep -q 'HELLO from host' $LOG && grep -q 'CONFIG applied' $LOG"
+
+# SIGHUP (the session went away) and SIGQUIT: the same orderly teardown as
+# SIGTERM, not their default action.
+for sig in HUP QUIT; do
+	start_qbnetd
+	check "SIG$sig run: qbnetd connects" host accept 5
+	check "SIG$sig run: configured" \
+		wait_for 5 "ip -n $NS -4 route show default | grep -q 'default via 10.113.98.1 dev qb0'"
+	kill -"$sig" "$QB_PID"
+	wait "$QB_PID"
+	rc=$?
+	QB_PID=
+	check "SIG$sig: exit code 0 (got $rc)" test "$rc" -eq 0
+	check "SIG$sig: qb0 is gone" bash -c "! ip -n $NS link show qb0 2>/dev/null"
+	check "SIG$sig: default routes restored exactly" test "$(default_routes)" = "$ROUTES_BEFORE"
+	check "SIG$sig: resolv.conf restored byte for byte" cmp -s "$RESOLV" "$TMP/resolv.orig"
+	check "SIG$sig: logged as the reason for shutting down" grep -q "shutting down" "$LOG"
+done
 host quit >/dev/null 2>&1
 
 echo "netns-test: $passed passed, $failed failed"

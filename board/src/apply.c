@@ -100,11 +100,11 @@ static void log_applied(const struct apply *apply, const struct proto_config *co
 		inet_ntop(AF_INET, config->dns4[i], addr, sizeof(addr));
 		used += (size_t)snprintf(dns + used, sizeof(dns) - used, " %s", addr);
 	}
-	info("CONFIG applied: %s mtu %u, %s/%u, default route %s%s (%s), DNS%s%s%s",
-	     apply->ifname, apply->mtu, v4, config->ipv4_prefix, gw4[0] ? "via " : "dev ",
-	     gw4[0] ? gw4 : apply->ifname, policy, dns[0] ? dns : " none",
-	     apply->resolv.enabled && dns[0] ? " in " : "",
-	     apply->resolv.enabled && dns[0] ? apply->resolv.path : "");
+	info_limited("CONFIG applied: %s mtu %u, %s/%u, default route %s%s (%s), DNS%s%s%s",
+		     apply->ifname, apply->mtu, v4, config->ipv4_prefix, gw4[0] ? "via " : "dev ",
+		     gw4[0] ? gw4 : apply->ifname, policy, dns[0] ? dns : " none",
+		     apply->resolv.enabled && dns[0] ? " in " : "",
+		     apply->resolv.enabled && dns[0] ? apply->resolv.path : "");
 	if (config->has_ipv6) {
 		used = 0;
 		dns[0] = '\0';
@@ -115,9 +115,9 @@ static void log_applied(const struct apply *apply, const struct proto_config *co
 			inet_ntop(AF_INET6, config->dns6[i], addr, sizeof(addr));
 			used += (size_t)snprintf(dns + used, sizeof(dns) - used, " %s", addr);
 		}
-		info("CONFIG applied: %s %s/%u, IPv6 default route %s%s, DNS%s", apply->ifname, v6,
-		     config->ipv6_prefix, gw6[0] ? "via " : "dev ", gw6[0] ? gw6 : apply->ifname,
-		     dns[0] ? dns : " none");
+		info_limited("CONFIG applied: %s %s/%u, IPv6 default route %s%s, DNS%s", apply->ifname, v6,
+			     config->ipv6_prefix, gw6[0] ? "via " : "dev ", gw6[0] ? gw6 : apply->ifname,
+			     dns[0] ? dns : " none");
 	}
 }
 

@@ -282,7 +282,7 @@ static void on_bundle(void *ctx, const uint8_t *data, size_t len)
 	enum proto_bundle_status status = proto_bundle_check(data, len, dp->rx_limit);
 	if (status != PROTO_BUNDLE_OK) {
 		count_drop(status);
-		warn("dropped a bundle of %zu bytes: %s", len, proto_bundle_status_name(status));
+		warn_limited("dropped a bundle of %zu bytes: %s", len, proto_bundle_status_name(status));
 		return;
 	}
 	proto_frames_begin(&iter, data, len);
@@ -310,7 +310,7 @@ static void on_link_up(void *ctx)
 
 	dp->link_up = true;
 	stats.link_connects++;
-	info("link up (%s)", dp->link->ops->name);
+	info_limited("link up (%s)", dp->link->ops->name);
 	session_link_up(&dp->session, clock_now_ms());
 	set_tun_reading(dp, true);
 }
@@ -321,7 +321,7 @@ static void on_link_down(void *ctx, const char *reason)
 
 	dp->link_up = false;
 	stats.link_disconnects++;
-	info("link down: %s", reason);
+	info_limited("link down: %s", reason);
 	session_link_down(&dp->session);
 	set_tun_reading(dp, true);
 }
@@ -387,7 +387,7 @@ static void hook_peer_lost(void *ctx, const char *reason)
 {
 	struct datapath *dp = ctx;
 
-	warn("%s: resetting the link", reason);
+	warn_limited("%s: resetting the link", reason);
 	dp->link->ops->reset(dp->link, reason);
 }
 

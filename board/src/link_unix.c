@@ -123,15 +123,15 @@ static void connected(struct link_unix *l)
 	l->backoff_ms = BACKOFF_MIN_MS;
 	l->last_errno = 0;
 	update_events(l);
-	info("connected to the host driver at unix:%s", l->addr.sun_path);
+	info_limited("connected to the host driver at unix:%s", l->addr.sun_path);
 	l->link.callbacks->up(l->link.ctx);
 }
 
 static void connect_failed(struct link_unix *l, int error)
 {
 	if (error != l->last_errno)
-		info("host driver not reachable at unix:%s (%s); retrying", l->addr.sun_path,
-		     strerror(error));
+		info_limited("host driver not reachable at unix:%s (%s); retrying", l->addr.sun_path,
+			     strerror(error));
 	else
 		debug("connect to unix:%s: %s", l->addr.sun_path, strerror(error));
 	l->last_errno = error;
@@ -183,7 +183,7 @@ static void deliver_bundles(struct link_unix *l)
 		l->link.callbacks->bundle_dropped(l->link.ctx, reason);
 		snprintf(text, sizeof(text), "bad bundle header (%s): the stream is out of step",
 			 proto_bundle_status_name(reason));
-		warn("%s; reconnecting", text);
+		warn_limited("%s; reconnecting", text);
 		disconnect(l, text);
 	}
 }

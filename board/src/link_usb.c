@@ -171,7 +171,7 @@ static void post_reads(struct link_usb *l)
 		prep(l, &slot->iocb, l->ep_out, false, slot->buf, l->rx_len, IOCB_RX, i);
 		if (sys_io_submit(l->aio, 1, list) != 1) {
 			stats.usb_rx_errors++;
-			warn("cannot post a USB read: %s; retrying", strerror(errno));
+			warn_limited("cannot post a USB read: %s; retrying", strerror(errno));
 			arm_retry(l);
 			return;
 		}
@@ -267,8 +267,8 @@ static void stop_test(struct link_usb *l, const char *why)
 		return;
 	l->test_active = false;
 	uint64_t ms = clock_now_ms() - l->test_start_ms;
-	info("LINK_TEST %s: %" PRIu64 " filler bundles, %" PRIu64 " bytes in %" PRIu64 " ms", why,
-	     l->test_bundles, l->test_bytes, ms);
+	info_limited("LINK_TEST %s: %" PRIu64 " filler bundles, %" PRIu64 " bytes in %" PRIu64 " ms", why,
+		     l->test_bundles, l->test_bytes, ms);
 }
 
 /* Keeps the IN pipe full of channel-65535 bundles of the host's MAX_BUNDLE
@@ -317,8 +317,8 @@ static void start_test(struct link_usb *l, uint16_t ms)
 	}
 	l->test_active = true;
 	l->test_end_ms = clock_now_ms() + ms;
-	info("LINK_TEST for %u ms: filling the IN pipe with %u-byte bundles", ms,
-	     l->link.callbacks->tx_limit(l->link.ctx));
+	info_limited("LINK_TEST for %u ms: filling the IN pipe with %u-byte bundles", ms,
+		     l->link.callbacks->tx_limit(l->link.ctx));
 	fill_test(l);
 }
 
@@ -345,8 +345,8 @@ static void learn_mps(struct link_usb *l)
 	l->rx_len = (l->link.rx_max_bundle + l->mps - 1) / l->mps * l->mps;
 	if (l->rx_len > l->rx_buf_size)
 		l->rx_len = l->rx_buf_size / l->mps * l->mps;
-	info("USB link at %s: wMaxPacketSize %u, %u reads of %zu bytes posted", speed, l->mps,
-	     USB_RX_DEPTH, l->rx_len);
+	info_limited("USB link at %s: wMaxPacketSize %u, %u reads of %zu bytes posted", speed, l->mps,
+		     USB_RX_DEPTH, l->rx_len);
 }
 
 static void go_down(struct link_usb *l, const char *reason)
@@ -417,7 +417,7 @@ static void answer_setup(struct link_usb *l, const struct ep0_action *a)
 	case EP0_RESET_LINK:
 		if (!l->up)
 			break;
-		info("host sent RESET_LINK: restarting the session");
+		info_limited("host sent RESET_LINK: restarting the session");
 		stop_test(l, "stopped by RESET_LINK");
 		l->link.callbacks->restart(l->link.ctx);
 		break;
@@ -599,7 +599,7 @@ static void link_usb_reset(struct link *link, const char *reason)
 
 	if (!l->up)
 		return;
-	info("%s: dropping the bundles queued for the host", reason);
+	info_limited("%s: dropping the bundles queued for the host", reason);
 	stop_test(l, "stopped: link reset");
 	cancel_tx(l);
 }

@@ -157,7 +157,7 @@ static int take_over(struct routes *routes, int family, char *err, size_t err_le
 		rc = netconf_route_replay(routes->nl, false, &found[i], err, err_len);
 		if (rc)
 			return rc;
-		info("saved and removed %s", text);
+		info_limited("saved and removed %s", text);
 	}
 	return 0;
 }

@@ -137,7 +137,7 @@ void session_link_up(struct session *session, uint64_t now)
 void session_restart(struct session *session, uint64_t now)
 {
 	if (session->state == SESSION_CONFIGURED)
-		info("host restarted the session: keeping the current addresses until its CONFIG");
+		info_limited("host restarted the session (RESET_LINK): keeping the current addresses until its CONFIG");
 	session_link_up(session, now);
 }
 
@@ -162,7 +162,7 @@ static void handle_hello(struct session *session, const struct proto_hello *hell
 	char software[PROTO_STRING_MAX + 1], text[PROTO_ERROR_TEXT_MAX + 1];
 
 	if (hello->role != PROTO_ROLE_HOST) {
-		warn("received a HELLO with role board: the other end must be the host driver qbnet");
+		warn_limited("received a HELLO with role board: the other end must be the host driver qbnet");
 		send_error(session, PROTO_ERR_VIOLATION,
 			   "HELLO with role board sent to a board; qbnetd talks to the host driver qbnet");
 		return;
@@ -170,9 +170,9 @@ static void handle_hello(struct session *session, const struct proto_hello *hell
 	printable(hello->software, hello->software_len, software, sizeof(software));
 	uint16_t version = session_negotiate(PROTO_VERSION_MIN, PROTO_VERSION_MAX,
 					     hello->version_min, hello->version_max);
-	info("HELLO from host: software '%s', protocol %u-%u, max bundle %u, caps 0x%x",
-	     hello->software_len ? software : "unknown", hello->version_min,
-	     hello->version_max, hello->max_bundle, hello->caps);
+	info_limited("HELLO from host: software '%s', protocol %u-%u, max bundle %u, caps 0x%x",
+		     hello->software_len ? software : "unknown", hello->version_min,
+		     hello->version_max, hello->max_bundle, hello->caps);
 
 	/* Every host HELLO gets a HELLO back, even an incompatible one. */
 	send_hello(session);
@@ -182,13 +182,13 @@ static void handle_hello(struct session *session, const struct proto_hello *hell
 			 PROTO_VERSION_MIN, PROTO_VERSION_MAX, hello->version_min,
 			 hello->version_max);
 		send_error(session, PROTO_ERR_VERSION, text);
-		err("%s: update the older of qbnetd and qbnet", text);
+		err_limited("%s: update the older of qbnetd and qbnet", text);
 		session->state = SESSION_INCOMPATIBLE;
 		forget_peer(session);
 		return;
 	}
 	if (session->state == SESSION_CONFIGURED)
-		info("host restarted the session: keeping the current addresses until its CONFIG");
+		info_limited("host restarted the session: keeping the current addresses until its CONFIG");
 	session->version = version;
 	session->peer_hello = true;
 	session->peer_max_bundle = hello->max_bundle;
@@ -211,8 +211,8 @@ static void handle_config(struct session *session, const struct proto_config *co
 	if (mtu > session->params.mtu_max)
 		mtu = session->params.mtu_max;
 	if (mtu > fits) {
-		warn("CONFIG MTU %u does not fit the host's bundle limit %u: using MTU %u",
-		     config->mtu, session_tx_limit(session), fits);
+		warn_limited("CONFIG MTU %u does not fit the host's bundle limit %u: using MTU %u",
+			     config->mtu, session_tx_limit(session), fits);
 		mtu = fits;
 	}
 
@@ -227,7 +227,7 @@ static void handle_config(struct session *session, const struct proto_config *co
 					 sizeof(cause)) < 0) {
 		if (!cause[0])
 			snprintf(cause, sizeof(cause), "unknown failure");
-		err("cannot apply CONFIG: %s", cause);
+		err_limited("cannot apply CONFIG: %s", cause);
 		send_error(session, PROTO_ERR_CONFIG, cause);
 		session->applied = false;
 		session->state = SESSION_WAIT_CONFIG;
@@ -245,11 +245,11 @@ static void handle_error(const struct proto_error *error)
 
 	printable(error->text, error->text_len, text, sizeof(text));
 	if (error->code == PROTO_ERR_VERSION)
-		err("host reported ERROR 1 (%s): %s: update the older of qbnetd and qbnet",
-		    proto_error_code_name(error->code), text);
+		err_limited("host reported ERROR 1 (%s): %s: update the older of qbnetd and qbnet",
+			    proto_error_code_name(error->code), text);
 	else
-		warn("host reported ERROR %u (%s): %s", error->code,
-		     proto_error_code_name(error->code), text);
+		warn_limited("host reported ERROR %u (%s): %s", error->code,
+			     proto_error_code_name(error->code), text);
 }
 
 void session_control(struct session *session, const uint8_t *payload, size_t len,
@@ -267,8 +267,8 @@ void session_control(struct session *session, const uint8_t *payload, size_t len
 	}
 	if (status == PROTO_CONTROL_MALFORMED) {
 		stats.control_malformed++;
-		warn("dropped a malformed %s message (%zu bytes)",
-		     proto_control_type_name(msg.type), len);
+		warn_limited("dropped a malformed %s message (%zu bytes)",
+			     proto_control_type_name(msg.type), len);
 		if (msg.type == PROTO_CONFIG && session->state != SESSION_INCOMPATIBLE)
 			send_error(session, PROTO_ERR_MALFORMED, "malformed CONFIG");
 		return;

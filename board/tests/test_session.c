@@ -418,8 +418,71 @@ static void test_offload(void)
 	CHECK(!session_offload(&s) && fake.offload_calls == 0, "not offered: never on");
 }
 
+static size_t count_lines(const char *text, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* A host that repeats what makes the board log (HELLOs, a board HELLO, an
+ * incompatible HELLO, malformed control, ERRORs, a CONFIG whose MTU is
+ * clamped, a CONFIG that fails) gets one line of each kind per 10 s. */
+static void test_log_rate_limit(void)
+{
+	static char text[65536];
+	struct session s;
+	struct proto_control error = { .type = PROTO_ERROR };
+	struct proto_control config = config_msg(65520, 2);
+	const uint8_t malformed[] = { 0x03, 0x00, 0x30, 0x00, 0x09 };
+
+	memset(text, 0, sizeof(text));
+	FILE *out = fmemopen(text, sizeof(text) - 1, "w");
+	setvbuf(out, NULL, _IONBF, 0);
+	log_set_output(out);
+	log_set_level(LOG_LEVEL_INFO);
+	memset(&fake, 0, sizeof(fake));
+	session_init(&s, &params, &hooks, NULL);
+	session_link_up(&s, 0);
+	feed_hello(&s, 1, 1, 16384, PROTO_ROLE_HOST, 1);
+	feed(&s, &config, 2);
+	error.error.code = 99;
+	error.error.has_text = true;
+	error.error.text_len = 4;
+	memcpy(error.error.text, "oops", 4);
+	for (int i = 0; i < 50; i++) {
+		feed_hello(&s, 1, 1, 16384, PROTO_ROLE_HOST, 10);
+		feed(&s, &config, 11);
+		feed_hello(&s, 1, 1, 16384, PROTO_ROLE_BOARD, 12);
+		feed_hello(&s, 5, 6, 16384, PROTO_ROLE_HOST, 13);
+		session_control(&s, malformed, sizeof(malformed), 14);
+		feed(&s, &error, 15);
+	}
+	feed_hello(&s, 1, 1, 16384, PROTO_ROLE_HOST, 16);
+	fake.apply_error = "cannot add address: File exists";
+	for (int i = 0; i < 50; i++) {
+		struct proto_control other = config_msg(1500, (uint8_t)(3 + i));
+		feed(&s, &other, 20);
+	}
+	fake.apply_error = NULL;
+	static const char *const kinds[] = {
+		"HELLO from host", "received a HELLO with role board", "no common protocol version",
+		"dropped a malformed", "host reported ERROR 99", "does not fit the host's bundle limit",
+		"host restarted the session", "cannot apply CONFIG",
+	};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		CHECK(count_lines(text, kinds[i]) == 1, "'%s' logged %zu times, not once", kinds[i],
+		      count_lines(text, kinds[i]));
+	log_set_output(NULL);
+	fclose(out);
+}
+
 int main(void)
 {
+	/* First: each call site's limit is static, shared by the whole run. */
+	test_log_rate_limit();
 	test_usb_requests();
 	log_set_level(LOG_LEVEL_ERROR);
 	test_negotiate();

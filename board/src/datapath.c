@@ -22,7 +22,6 @@
 #define TUN_DROPS_PER_EVENT 64
 #define TUN_OFFLOADS_CSUM TUN_F_CSUM
 #define TUN_OFFLOADS_TSO (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)
-#define OFFLOAD_WARN_INTERVAL_MS 10000u
 
 static void set_tun_reading(struct datapath *dp, bool reading)
 {
@@ -119,7 +118,11 @@ static size_t tun_packet_max(const struct datapath *dp)
 	return session_tun_mtu(&dp->session);
 }
 
-/* Fills one bundle from the TUN and sends it; true when the TUN is empty. */
+/* Fills one bundle from the TUN and sends it; true when the TUN is empty.
+ * Every pass reads a packet (or finds the TUN empty) or sends a bundle: an
+ * empty bundle always reads (tx_buf holds PROTO_BUNDLE_ABS_MAX, more than
+ * any packet), and a packet that does not fit the host's limit is dropped
+ * and counted, so a level-triggered TUN can never spin here. */
 static bool fill_and_send(struct datapath *dp)
 {
 	struct proto_builder builder;
@@ -127,9 +130,9 @@ static bool fill_and_send(struct datapath *dp)
 	bool drained = false;
 
 	proto_builder_init(&builder, dp->tx_buf, session_tx_limit(&dp->session));
-	while (proto_builder_room(&builder) >= need) {
+	while (!builder.frames || proto_builder_room(&builder) >= need) {
 		size_t room = proto_builder_room(&builder);
-		size_t cap = room > OFFLOAD_IP_MAX ? OFFLOAD_IP_MAX : room;
+		size_t cap = need;
 		struct virtio_net_hdr vnet;
 		ssize_t n = tun_read(dp, proto_builder_payload(&builder), cap, &vnet);
 		if (n < 0 && errno == EINTR)
@@ -146,6 +149,15 @@ static bool fill_and_send(struct datapath *dp)
 			stats.tun_rx_truncated++;
 			debug("dropped a packet of %zu bytes from the TUN: larger than the %zu bytes read",
 			      proto_ip_stated_length(packet, (size_t)n), cap);
+			continue;
+		}
+		if ((size_t)n > room) {
+			/* Only an empty bundle gets here: the host's limit is
+			 * below this packet (update_features() keeps TSO and
+			 * the MTU within it; this is the safety net). */
+			stats.tun_rx_oversize++;
+			warn_limited("dropped a %zd-byte packet from the TUN: the host's bundle limit %u cannot carry it",
+				     n, session_tx_limit(&dp->session));
 			continue;
 		}
 		/* The host needs no metadata: the header is dropped (section 7). */
@@ -199,18 +211,11 @@ static bool tun_write(struct datapath *dp, const struct virtio_net_hdr *vnet,
 	return false;
 }
 
-static void offload_dropped(struct datapath *dp, const char *reason)
+static void offload_dropped(const char *reason)
 {
-	uint64_t now = clock_now_ms();
-
 	stats.ip_rx_offload_malformed++;
-	if (dp->offload_warned_ms && now - dp->offload_warned_ms < OFFLOAD_WARN_INTERVAL_MS) {
-		debug("dropped an IP frame with OFFLOAD: %s", reason);
-		return;
-	}
-	dp->offload_warned_ms = now;
-	warn("dropped an IP frame with OFFLOAD: %s (%llu so far; logged at most every 10 s)",
-	     reason, (unsigned long long)stats.ip_rx_offload_malformed);
+	warn_limited("dropped an IP frame with OFFLOAD: %s (%llu so far)", reason,
+		     (unsigned long long)stats.ip_rx_offload_malformed);
 }
 
 static void deliver_ip(struct datapath *dp, const struct proto_frame *frame)
@@ -226,13 +231,13 @@ static void deliver_ip(struct datapath *dp, const struct proto_frame *frame)
 	uint32_t mtu = session_config_mtu(&dp->session);
 	if (frame->flags & PROTO_FRAME_F_OFFLOAD) {
 		if (!dp->offload) {
-			offload_dropped(dp, "offload is not in use (CAPS bit 1 not in both HELLOs)");
+			offload_dropped("offload is not in use (CAPS bit 1 not in both HELLOs)");
 			return;
 		}
 		enum offload_status status = offload_parse(frame->payload, frame->len, mtu, &vnet,
 							   &packet, &len);
 		if (status != OFFLOAD_OK) {
-			offload_dropped(dp, offload_status_name(status));
+			offload_dropped(offload_status_name(status));
 			return;
 		}
 	} else if (!proto_ip_frame_valid(packet, len, mtu)) {
@@ -391,43 +396,67 @@ static void hook_peer_lost(void *ctx, const char *reason)
 	dp->link->ops->reset(dp->link, reason);
 }
 
-/* Offload came into or went out of use: the TUN's offloads follow, so the
- * kernel hands us super-segments and partial checksums only while the host
- * takes them. TSO only when a 64 KiB packet fits the host's bundles. */
-static void hook_offload_changed(void *ctx, bool in_use)
+/* The TUN offloads a session's view of the host allows: none without
+ * offload; TSO only when a 64 KiB super-segment fits the host's bundles,
+ * checksum offload alone otherwise. */
+static unsigned wanted_offloads(bool offload, uint32_t tx_limit)
 {
-	struct datapath *dp = ctx;
-	unsigned want = 0;
+	if (!offload)
+		return 0;
+	if (tx_limit >= PROTO_BUNDLE_HDR_LEN + PROTO_FRAME_HDR_LEN + OFFLOAD_IP_MAX)
+		return TUN_OFFLOADS_TSO;
+	return TUN_OFFLOADS_CSUM;
+}
 
-	dp->offload = in_use;
-	if (in_use) {
-		bool fits = session_tx_limit(&dp->session) >=
-			    PROTO_BUNDLE_HDR_LEN + PROTO_FRAME_HDR_LEN + OFFLOAD_IP_MAX;
-		want = fits ? TUN_OFFLOADS_TSO : TUN_OFFLOADS_CSUM;
-		if (!fits)
-			info("the host's bundle limit %u cannot carry 64 KiB packets: checksum offload only, no TSO",
-			     session_tx_limit(&dp->session));
-	}
+/* netdev_update_features() for the data path: everything derived from the
+ * session's view of the host (OFFLOAD frames accepted, the TUN's offloads,
+ * and with them the room a bundle keeps per packet, tun_packet_max()) is
+ * recomputed from its inputs on every HELLO and link change, so a second
+ * HELLO with a smaller bundle limit turns TSO off although offload stays. */
+static void update_features(struct datapath *dp)
+{
+	bool was_offload = dp->offload;
+	unsigned was_offloads = dp->tun_offloads;
+	bool offload = session_offload(&dp->session);
+	unsigned want = wanted_offloads(offload, session_tx_limit(&dp->session));
+
 	if (want != dp->tun_offloads) {
-		if (tun_set_offload(dp->tun_fd, want)) {
-			err("cannot %s TUN offloads: %s", want ? "turn on" : "turn off",
-			    strerror(errno));
-			if (want)
-				return; /* stay as we were: plain packets to the host */
+		if (!tun_set_offload(dp->tun_fd, want)) {
+			dp->tun_offloads = want;
+		} else {
+			err_limited("cannot %s TUN offloads: %s", want ? "change" : "turn off",
+				    strerror(errno));
+			/* Off is always safe for the host: plain packets.
+			 * OFFLOAD frames from it stay accepted (the vnet
+			 * header on write does not need TUNSETOFFLOAD). */
+			if (want && !tun_set_offload(dp->tun_fd, 0))
+				dp->tun_offloads = 0;
 		}
-		dp->tun_offloads = want;
 	}
-	info("offload %s: %s", in_use ? "on" : "off",
-	     !in_use ? "plain packets of at most the MTU each way" :
-	     want == TUN_OFFLOADS_TSO ? "TSO and partial checksums to the host, OFFLOAD frames from it" :
-	     "partial checksums to the host, OFFLOAD frames from it");
+	dp->offload = offload;
+	if (offload == was_offload && dp->tun_offloads == was_offloads)
+		return;
+	if (!offload)
+		info_limited("offload off: plain packets of at most the MTU each way");
+	else if (dp->tun_offloads == TUN_OFFLOADS_TSO)
+		info_limited("offload on: TSO and partial checksums to the host, OFFLOAD frames from it");
+	else if (dp->tun_offloads == TUN_OFFLOADS_CSUM)
+		info_limited("offload on: partial checksums to the host, OFFLOAD frames from it; no TSO: the host's bundle limit %u cannot carry 64 KiB packets",
+			     session_tx_limit(&dp->session));
+	else
+		info_limited("offload on: OFFLOAD frames from the host; plain packets to it (the TUN's offloads are off)");
+}
+
+static void hook_peer_changed(void *ctx)
+{
+	update_features(ctx);
 }
 
 static const struct session_hooks datapath_session_hooks = {
 	.send_control = hook_send_control,
 	.apply_config = hook_apply_config,
 	.peer_lost = hook_peer_lost,
-	.offload_changed = hook_offload_changed,
+	.peer_changed = hook_peer_changed,
 };
 
 int datapath_init(struct datapath *dp, int epoll_fd, int tun_fd, const struct tun_info *tun,

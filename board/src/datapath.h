@@ -25,9 +25,9 @@ struct datapath {
 	uint8_t *tx_buf;	/* one bundle of up to PROTO_BUNDLE_ABS_MAX */
 	uint32_t rx_limit;	/* the MAX_BUNDLE we advertised */
 	size_t vnet_hdr_len;	/* before every TUN packet: 10, or 0 without IFF_VNET_HDR */
+	/* Derived from the session's view of the host (update_features()): */
 	bool offload;		/* section 7 in use: OFFLOAD frames from the host accepted */
 	unsigned tun_offloads;	/* TUN_F_* now set with TUNSETOFFLOAD */
-	uint64_t offload_warned_ms;	/* last log of a dropped OFFLOAD frame */
 };
 
 extern const struct link_callbacks datapath_link_callbacks;

@@ -108,13 +108,10 @@ static void send_keepalive(struct session *session, bool is_echo, uint32_t echo)
 	send_control(session, &msg);
 }
 
-static void set_offload(struct session *session, bool in_use)
+static void peer_changed(struct session *session)
 {
-	if (session->offload == in_use)
-		return;
-	session->offload = in_use;
-	if (session->hooks->offload_changed)
-		session->hooks->offload_changed(session->ctx, in_use);
+	if (session->hooks->peer_changed)
+		session->hooks->peer_changed(session->ctx);
 }
 
 /* Nothing is known about the host until its HELLO: no offload. */
@@ -122,7 +119,8 @@ static void forget_peer(struct session *session)
 {
 	session->peer_hello = false;
 	session->peer_caps = 0;
-	set_offload(session, false);
+	session->offload = false;
+	peer_changed(session);
 }
 
 void session_link_up(struct session *session, uint64_t now)
@@ -194,7 +192,8 @@ static void handle_hello(struct session *session, const struct proto_hello *hell
 	session->peer_max_bundle = hello->max_bundle;
 	session->peer_caps = hello->caps;
 	session->state = SESSION_WAIT_CONFIG;
-	set_offload(session, session->params.caps & hello->caps & PROTO_CAP_OFFLOAD);
+	session->offload = session->params.caps & hello->caps & PROTO_CAP_OFFLOAD;
+	peer_changed(session);
 }
 
 static void handle_config(struct session *session, const struct proto_config *config)

@@ -22,9 +22,12 @@ struct session_hooks {
 			    char *err, size_t err_len);
 	/* The host has been silent too long: drop the link. */
 	void (*peer_lost)(void *ctx, const char *reason);
-	/* Offload (PROTOCOL.md section 7) came into use (both HELLOs carry CAPS
-	 * bit 1) or went out of use (a new session, link down). Optional. */
-	void (*offload_changed)(void *ctx, bool in_use);
+	/* What the session knows of the host may have changed: called on every
+	 * host HELLO (compatible or not), link up and down, RESET_LINK and a
+	 * silent host. The data path recomputes everything it derives from
+	 * session_offload() and session_tx_limit() (TUN offloads, bundle room),
+	 * as netdev_update_features() does, never only on one path. Optional. */
+	void (*peer_changed)(void *ctx);
 };
 
 struct session_params {

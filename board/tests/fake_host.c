@@ -8,6 +8,7 @@
  *           badheader SECS | stall SECS | silent SECS | close | quit |
  *           caps N (CAPS of later HELLOs; default 2: OFFLOAD) |
  *           mtu N (MTU of later CONFIGs; default 65520) |
+ *           maxbundle N (MAX_BUNDLE of later HELLOs; default 262144) |
  *           tcplisten 4|6 PORT | tcprecv BYTES SECS |
  *           tcpsend 4|6 PORT BYTES GSO_SIZE SECS | badoffload */
 #define _GNU_SOURCE
@@ -41,6 +42,7 @@ static uint64_t last_tx_ms;
 static uint32_t seq;
 static uint32_t host_caps = PROTO_CAP_OFFLOAD;
 static uint16_t config_mtu = 65520;
+static uint32_t hello_max_bundle = RX_LIMIT;
 
 /* What the board sent, for the commands to wait on. */
 static struct {
@@ -114,7 +116,7 @@ static int send_hello(void)
 	msg.hello.version_min = 1;
 	msg.hello.version_max = 1;
 	msg.hello.role = PROTO_ROLE_HOST;
-	msg.hello.max_bundle = RX_LIMIT;
+	msg.hello.max_bundle = hello_max_bundle;
 	msg.hello.has_caps = true;
 	msg.hello.caps = host_caps;
 	msg.hello.software_len = (uint8_t)snprintf(msg.hello.software, sizeof(msg.hello.software),
@@ -939,6 +941,18 @@ static void do_mtu(int mtu)
 	reply("ok MTU %u in later CONFIGs", config_mtu);
 }
 
+static void do_maxbundle(const char *arg)
+{
+	unsigned long value = strtoul(arg, NULL, 10);
+
+	if (value < PROTO_MAX_BUNDLE_MIN || value > RX_LIMIT) {
+		reply("fail usage: maxbundle %u..%u", PROTO_MAX_BUNDLE_MIN, RX_LIMIT);
+		return;
+	}
+	hello_max_bundle = (uint32_t)value;
+	reply("ok MAX_BUNDLE %u in later HELLOs", hello_max_bundle);
+}
+
 static void do_close(void)
 {
 	close_conn();
@@ -999,6 +1013,8 @@ int main(int argc, char **argv)
 			reply("ok caps %u in later HELLOs", host_caps);
 		else if (!strcmp(command, "mtu"))
 			do_mtu(seconds);
+		else if (!strcmp(command, "maxbundle"))
+			do_maxbundle(line + strlen("maxbundle"));
 		else if (!strcmp(command, "tcplisten"))
 			do_tcplisten(line + strlen("tcplisten"));
 		else if (!strcmp(command, "tcprecv"))

@@ -277,6 +277,35 @@ check "7 malformed OFFLOAD frames dropped and counted (ip_rx_offload_malformed)"
 check "qbnetd survives malformed OFFLOAD frames" kill -0 "$QB_PID"
 check "ICMP echo after malformed OFFLOAD frames" host ping 3
 
+# A second HELLO that only lowers MAX_BUNDLE below one 64 KiB super-segment:
+# offload stays in use, so TSO must go off with it (everything derived from
+# the host's HELLO is recomputed). Before, TSO stayed on, no packet fitted a
+# bundle, nothing was read and the level-triggered TUN spun qbnetd at 100%.
+cpu_ms() { awk '{ print int(($14 + $15) * 1000 / '"$(getconf CLK_TCK)"') }' "/proc/$QB_PID/stat"; }
+host maxbundle 32768 >/dev/null
+check "host HELLO with offload and MAX_BUNDLE 32768: board answers HELLO" host rehello 3
+host tcplisten 4 5301 >/dev/null
+ip netns exec "$NS" "$TCP_PEER" send 10.113.98.1 5301 262144 10 >"$TMP/send-small.out" 2>&1 &
+SEND_PID=$!
+check "bundle limit 32768: a 256 KiB write on the board reaches the host intact" host tcprecv 262144 10
+check "bundle limit 32768: TSO is off, no packet above the MTU (largest $(reply_field max_ip) bytes)" \
+	test "$(reply_field max_ip)" -le 1500 -a "$(reply_field over_mtu)" -eq 0
+wait "$SEND_PID"
+cpu_before=$(cpu_ms)
+sleep 1
+cpu_idle=$(($(cpu_ms) - cpu_before))
+check "bundle limit 32768: qbnetd idles afterwards (${cpu_idle} ms CPU in 1 s)" test "$cpu_idle" -lt 300
+check "log: no TSO for the host's bundle limit" grep -q "no TSO: the host's bundle limit 32768" "$LOG"
+host maxbundle 262144 >/dev/null
+check "back to MAX_BUNDLE 262144: board answers HELLO" host rehello 3
+host tcplisten 4 5302 >/dev/null
+ip netns exec "$NS" "$TCP_PEER" send 10.113.98.1 5302 262144 10 >"$TMP/send-big.out" 2>&1 &
+SEND_PID=$!
+check "MAX_BUNDLE 262144 again: a 256 KiB write reaches the host" host tcprecv 262144 10
+check "and TSO is back: super-segments above the MTU (largest $(reply_field max_ip) bytes)" \
+	test "$(reply_field max_ip)" -gt 1500
+wait "$SEND_PID"
+
 # A host without CAPS bit 1: a new session turns offload off.
 host caps 0 >/dev/null
 check "host HELLO without CAPS bit 1: board answers HELLO" host rehello 3

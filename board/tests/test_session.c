@@ -20,8 +20,9 @@ static struct fake {
 	uint16_t applied_mtu;
 	const char *apply_error;	/* non-NULL: apply fails with this */
 	unsigned peer_lost_calls;
-	unsigned offload_calls;
-	bool offload;		/* last value given to offload_changed */
+	unsigned peer_calls;
+	bool offload;		/* session_offload() when peer_changed ran */
+	uint32_t tx_limit;	/* session_tx_limit() then */
 } fake;
 
 static bool fake_send(void *ctx, const uint8_t *payload, size_t len)
@@ -58,18 +59,23 @@ static void fake_peer_lost(void *ctx, const char *reason)
 	fake.peer_lost_calls++;
 }
 
-static void fake_offload_changed(void *ctx, bool in_use)
+/* ctx is the session in the tests that watch this hook, NULL elsewhere. */
+static void fake_peer_changed(void *ctx)
 {
-	(void)ctx;
-	fake.offload_calls++;
-	fake.offload = in_use;
+	const struct session *session = ctx;
+
+	fake.peer_calls++;
+	if (session) {
+		fake.offload = session_offload(session);
+		fake.tx_limit = session_tx_limit(session);
+	}
 }
 
 static const struct session_hooks hooks = {
 	.send_control = fake_send,
 	.apply_config = fake_apply,
 	.peer_lost = fake_peer_lost,
-	.offload_changed = fake_offload_changed,
+	.peer_changed = fake_peer_changed,
 };
 
 static const struct session_params params = {
@@ -368,8 +374,10 @@ static void test_usb_requests(void)
 	      "the same CONFIG after a restart changes nothing");
 }
 
-/* Offload is in use while both HELLOs of the session carry CAPS bit 1; the
- * hook hears each change once. */
+/* Offload is in use while both HELLOs of the session carry CAPS bit 1. The
+ * peer_changed hook runs on every HELLO and link change, so the data path
+ * recomputes what it derives (TUN offloads, bundle room) each time, also
+ * when only the host's bundle limit changed. */
 static void test_offload(void)
 {
 	struct session s;
@@ -378,44 +386,54 @@ static void test_offload(void)
 
 	with_offload.caps = PROTO_CAP_IPV6 | PROTO_CAP_OFFLOAD;
 	memset(&fake, 0, sizeof(fake));
-	session_init(&s, &with_offload, &hooks, NULL);
+	session_init(&s, &with_offload, &hooks, &s);
 	session_link_up(&s, 0);
 	CHECK(fake.sent[0].hello.caps == 3, "board HELLO carries CAPS bits 0 and 1");
-	CHECK(!session_offload(&s) && fake.offload_calls == 0, "off before the host's HELLO");
+	CHECK(!session_offload(&s) && fake.peer_calls == 1 && !fake.offload &&
+	      fake.tx_limit == PROTO_BUNDLE_PRE_HELLO, "link up: recomputed, off before the host's HELLO");
 
 	feed_hello_caps(&s, 1, 1, 262144, PROTO_ROLE_HOST, PROTO_CAP_OFFLOAD, 10);
-	CHECK(session_offload(&s) && fake.offload_calls == 1 && fake.offload,
-	      "on with CAPS bit 1 in both HELLOs");
+	CHECK(session_offload(&s) && fake.peer_calls == 2 && fake.offload && fake.tx_limit == 262144,
+	      "on with CAPS bit 1 in both HELLOs, the host's limit seen");
 	feed(&s, &config, 20);
-	CHECK(session_configured(&s) && session_offload(&s), "still on once configured");
+	CHECK(session_configured(&s) && session_offload(&s) && fake.peer_calls == 2,
+	      "still on once configured; CONFIG is not a peer change");
 	feed_hello_caps(&s, 1, 1, 262144, PROTO_ROLE_HOST, 0xffffffffu, 30);
-	CHECK(session_offload(&s) && fake.offload_calls == 1, "a second HELLO with it: no change");
+	CHECK(session_offload(&s) && fake.peer_calls == 3, "a second HELLO with it: recomputed too");
+	feed_hello_caps(&s, 1, 1, 16384, PROTO_ROLE_HOST, PROTO_CAP_OFFLOAD, 35);
+	CHECK(session_offload(&s) && fake.peer_calls == 4 && fake.offload && fake.tx_limit == 16384,
+	      "a HELLO that only lowers the bundle limit: the hook sees offload on and the new limit");
 
 	feed_hello_caps(&s, 1, 1, 262144, PROTO_ROLE_HOST, PROTO_CAP_IPV6, 40);
-	CHECK(!session_offload(&s) && fake.offload_calls == 2 && !fake.offload,
+	CHECK(!session_offload(&s) && fake.peer_calls == 5 && !fake.offload,
 	      "a new session without CAPS bit 1 turns it off");
 	feed_hello_caps(&s, 1, 1, 262144, PROTO_ROLE_HOST, PROTO_CAP_OFFLOAD, 50);
-	CHECK(session_offload(&s) && fake.offload_calls == 3, "and a new one with it on");
+	CHECK(session_offload(&s) && fake.peer_calls == 6, "and a new one with it on");
 
 	session_restart(&s, 60);
-	CHECK(!session_offload(&s) && fake.offload_calls == 4, "RESET_LINK: off until a HELLO");
+	CHECK(!session_offload(&s) && fake.peer_calls == 7 && !fake.offload &&
+	      fake.tx_limit == PROTO_BUNDLE_PRE_HELLO, "RESET_LINK: off and the pre-HELLO limit");
 	feed_hello_caps(&s, 1, 1, 262144, PROTO_ROLE_HOST, PROTO_CAP_OFFLOAD, 70);
 	feed_hello_caps(&s, 2, 3, 262144, PROTO_ROLE_HOST, PROTO_CAP_OFFLOAD, 80);
-	CHECK(!session_offload(&s) && fake.offload_calls == 6, "incompatible HELLO: off");
+	CHECK(!session_offload(&s) && fake.peer_calls == 9 && !fake.offload, "incompatible HELLO: off");
 	feed_hello_caps(&s, 1, 1, 262144, PROTO_ROLE_HOST, PROTO_CAP_OFFLOAD, 90);
+	feed_hello(&s, 1, 1, 262144, PROTO_ROLE_BOARD, 95);
+	CHECK(session_offload(&s) && fake.peer_calls == 10, "a board's HELLO changes nothing");
 	session_link_down(&s);
-	CHECK(!session_offload(&s) && fake.offload_calls == 8, "link down: off");
+	CHECK(!session_offload(&s) && fake.peer_calls == 11 && !fake.offload, "link down: off");
 	session_link_up(&s, 100);
 	feed_hello_caps(&s, 1, 1, 262144, PROTO_ROLE_HOST, PROTO_CAP_OFFLOAD, 100);
+	unsigned before = fake.peer_calls;
 	session_tick(&s, 100 + SESSION_PEER_TIMEOUT_MS);
-	CHECK(!session_offload(&s) && fake.peer_lost_calls == 1, "host silent: off");
+	CHECK(!session_offload(&s) && fake.peer_lost_calls == 1 && fake.peer_calls == before + 1 &&
+	      !fake.offload, "host silent: off");
 
 	/* A board whose TUN cannot offload never turns it on. */
 	memset(&fake, 0, sizeof(fake));
-	session_init(&s, &params, &hooks, NULL);
+	session_init(&s, &params, &hooks, &s);
 	session_link_up(&s, 0);
 	feed_hello_caps(&s, 1, 1, 262144, PROTO_ROLE_HOST, PROTO_CAP_OFFLOAD, 10);
-	CHECK(!session_offload(&s) && fake.offload_calls == 0, "not offered: never on");
+	CHECK(!session_offload(&s) && !fake.offload && fake.peer_calls == 2, "not offered: never on");
 }
 
 static size_t count_lines(const char *text, const char *needle)

@@ -171,9 +171,23 @@ static bool fill_and_send(struct datapath *dp)
 	return drained;
 }
 
+/* EPOLLERR or EPOLLHUP on the TUN: the interface was deleted or broke.
+ * epoll reports them even while reading is paused (no events armed), so
+ * they must end here, not spin: a read names the cause, and main stops. */
+static void tun_broken(struct datapath *dp)
+{
+	ssize_t n = read(dp->tun_fd, dp->tx_buf, dp->vnet_hdr_len + OFFLOAD_IP_MAX);
+	int error = n < 0 && errno != EAGAIN && errno != EINTR ? errno : EIO;
+
+	tun_read_failed(dp, error);
+}
+
 void datapath_tun_event(struct datapath *dp, uint32_t events)
 {
-	(void)events;
+	if (events & (EPOLLERR | EPOLLHUP)) {
+		tun_broken(dp);
+		return;
+	}
 	if (!dp->link_up || !session_configured(&dp->session)) {
 		drain_and_drop(dp);
 		return;

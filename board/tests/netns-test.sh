@@ -388,6 +388,34 @@ for sig in HUP QUIT; do
 	check "SIG$sig: resolv.conf restored byte for byte" cmp -s "$RESOLV" "$TMP/resolv.orig"
 	check "SIG$sig: logged as the reason for shutting down" grep -q "shutting down" "$LOG"
 done
+# qb0 deleted under load while the host stalls: the deletion reaches qbnetd
+# as an error on the TUN (EPOLLERR; tests/test_datapath.c covers each link
+# state). While reading is paused epoll does not report it (nothing is
+# armed); once the host reads again qbnetd must stop with its teardown.
+start_qbnetd
+check "TUN deletion run: qbnetd connects" host accept 5
+check "TUN deletion run: configured" \
+	wait_for 5 "ip -n $NS -4 route show default | grep -q 'default via 10.113.98.1 dev qb0'"
+paused_before=$(grep -c 'TUN reading paused' "$LOG")
+echo "stall 3" >&"${FH[1]}"
+ip netns exec "$NS" bash -c 'for i in $(seq 300); do head -c 60000 /dev/zero >/dev/udp/10.113.98.1/9 || exit 0; done' 2>/dev/null &
+FLOOD_PID=$!
+check "TUN reading paused (the host stalls)" \
+	wait_for 5 "[ \$(grep -c 'TUN reading paused' $LOG) -gt $paused_before ]"
+ip -n "$NS" link del qb0
+read -r -t 15 REPLY_LINE <&"${FH[0]}"
+echo "     fake_host stall: $REPLY_LINE"
+check "qbnetd stops within 3 s once the host reads again" wait_for 3 "! kill -0 $QB_PID 2>/dev/null"
+kill -KILL "$QB_PID" 2>/dev/null
+wait "$QB_PID"
+rc=$?
+QB_PID=
+wait "$FLOOD_PID"
+check "TUN deleted: exit code 1 (got $rc)" test "$rc" -eq 1
+check "TUN deleted: the log names the cause" grep -q "cannot read from the TUN: .*was the interface deleted" "$LOG"
+check "TUN deleted: default routes restored exactly" test "$(default_routes)" = "$ROUTES_BEFORE"
+check "TUN deleted: resolv.conf restored byte for byte" cmp -s "$RESOLV" "$TMP/resolv.orig"
+
 host quit >/dev/null 2>&1
 
 echo "netns-test: $passed passed, $failed failed"

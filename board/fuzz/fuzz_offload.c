@@ -1,7 +1,8 @@
 /* libFuzzer target: the OFFLOAD frame header parser. Whatever it accepts
  * must map to a virtio_net_hdr the TUN can take: offsets inside the packet,
- * GSO type matching the IP version, segments that are IP packets, and
- * without GSO a packet within the MTU. */
+ * GSO type matching the IP version, segments that are IP packets of at
+ * least OFFLOAD_GSO_SIZE_MIN payload bytes, an IP header whose length is the
+ * frame's, and without GSO a packet within the MTU. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -20,6 +21,8 @@ static void check_accepted(const uint8_t *data, size_t size, uint32_t mtu,
 	unsigned version = packet[0] >> 4;
 	if (version != 4 && version != 6)
 		abort();
+	if (proto_ip_stated_length(packet, packet_len) != packet_len)
+		abort();
 	if (vnet->flags & ~VIRTIO_NET_HDR_F_NEEDS_CSUM)
 		abort();
 	if (vnet->flags && (size_t)vnet->csum_start + vnet->csum_offset + 2 > packet_len)
@@ -37,7 +40,8 @@ static void check_accepted(const uint8_t *data, size_t size, uint32_t mtu,
 	case VIRTIO_NET_HDR_GSO_TCPV6:
 		if ((vnet->gso_type == VIRTIO_NET_HDR_GSO_TCPV4) != (version == 4))
 			abort();
-		if (!vnet->gso_size || (uint32_t)vnet->hdr_len + vnet->gso_size > OFFLOAD_IP_MAX)
+		if (vnet->gso_size < OFFLOAD_GSO_SIZE_MIN ||
+		    (uint32_t)vnet->hdr_len + vnet->gso_size > OFFLOAD_IP_MAX)
 			abort();
 		break;
 	default:

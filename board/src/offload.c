@@ -36,6 +36,8 @@ const char *offload_status_name(enum offload_status status)
 		return "bad-csum-offsets";
 	case OFFLOAD_BAD_TCP:
 		return "bad-tcp-header";
+	case OFFLOAD_BAD_IP_LENGTH:
+		return "bad-ip-length";
 	}
 	return "unknown";
 }
@@ -108,10 +110,14 @@ enum offload_status offload_parse(const uint8_t *payload, size_t len, uint32_t m
 	    (hdr.gso_type == OFFLOAD_GSO_TCPV6 && ipv4))
 		return OFFLOAD_BAD_GSO_TYPE;
 	bool gso = hdr.gso_type != OFFLOAD_GSO_NONE;
-	if (gso != (hdr.gso_size != 0))
+	if (gso != (hdr.gso_size != 0) || (gso && hdr.gso_size < OFFLOAD_GSO_SIZE_MIN))
 		return OFFLOAD_BAD_GSO_SIZE;
 	if (ip_len > (gso ? OFFLOAD_IP_MAX : mtu))
 		return OFFLOAD_BAD_LENGTH;
+	/* The packet's own length is the frame's: GSO is set up from the frame,
+	 * and the kernel would trim or drop a packet whose header disagrees. */
+	if (proto_ip_stated_length(ip, ip_len) != ip_len)
+		return OFFLOAD_BAD_IP_LENGTH;
 	if ((size_t)hdr.csum_start + hdr.csum_offset + 2 > ip_len)
 		return OFFLOAD_BAD_CSUM;
 

@@ -17,6 +17,10 @@
 #define OFFLOAD_IP_MAX 65535u
 #define OFFLOAD_TCP_CSUM_OFFSET 16u
 #define OFFLOAD_UDP_CSUM_OFFSET 6u
+/* The smallest gso_size accepted: Linux's own floor for a TCP sender's MSS
+ * (net.ipv4.tcp_min_snd_mss, 48). Smaller ones would let one 64 KiB frame
+ * become thousands of segments. */
+#define OFFLOAD_GSO_SIZE_MIN 48u
 
 /* The wire header, decoded (host byte order). */
 struct offload_hdr {
@@ -33,10 +37,12 @@ enum offload_status {
 	OFFLOAD_BAD_IP,		/* not IPv4/IPv6, or its IP header does not fit */
 	OFFLOAD_BAD_FLAGS,	/* a flag other than CSUM_PARTIAL */
 	OFFLOAD_BAD_GSO_TYPE,	/* unknown, or not the packet's IP version */
-	OFFLOAD_BAD_GSO_SIZE,	/* 0 with GSO, non-0 without, or segments above 65535 bytes */
+	OFFLOAD_BAD_GSO_SIZE,	/* 0 with GSO, non-0 without, below OFFLOAD_GSO_SIZE_MIN,
+				 * or segments above 65535 bytes */
 	OFFLOAD_BAD_LENGTH,	/* above the MTU without GSO, above 65535 with it */
 	OFFLOAD_BAD_CSUM,	/* csum_start/csum_offset outside the packet or not TCP/UDP */
 	OFFLOAD_BAD_TCP,	/* the TCP header does not fit the packet */
+	OFFLOAD_BAD_IP_LENGTH,	/* the IPv4 total / IPv6 payload length is not the frame's */
 };
 
 const char *offload_status_name(enum offload_status status);

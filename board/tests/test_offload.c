@@ -273,9 +273,53 @@ static void test_malformed(void)
 	expect_status(OFFLOAD_BAD_TCP, len, 1500, "TCP options past the end");
 }
 
+/* The IP header's own length must be the frame's (the kernel would trim a
+ * longer frame or drop a shorter one, after GSO has been set up from it),
+ * and a super-segment's gso_size has a floor: one 64 KiB frame must not
+ * become thousands of segments. */
+static void test_lengths(void)
+{
+	const struct offload_hdr tso4 = { .flags = 1, .gso_type = 1, .gso_size = 1400,
+					  .csum_start = 20, .csum_offset = 16 };
+	const struct offload_hdr tso6 = { .flags = 1, .gso_type = 2, .gso_size = 1400,
+					  .csum_start = 40, .csum_offset = 16 };
+	const struct offload_hdr csum = { .flags = 1, .csum_start = 20, .csum_offset = 16 };
+	struct offload_hdr hdr;
+	size_t len;
+
+	len = make_frame(&tso4, 4, 20, 4000);
+	put_be16(frame + OFFLOAD_HDR_LEN + 2, 3999);
+	expect_status(OFFLOAD_BAD_IP_LENGTH, len, 1500, "IPv4 total length 1 below the frame");
+	put_be16(frame + OFFLOAD_HDR_LEN + 2, 4001);
+	expect_status(OFFLOAD_BAD_IP_LENGTH, len, 1500, "IPv4 total length 1 above the frame");
+	put_be16(frame + OFFLOAD_HDR_LEN + 2, 0);
+	expect_status(OFFLOAD_BAD_IP_LENGTH, len, 1500, "IPv4 total length 0");
+	len = make_frame(&csum, 4, 20, 1000);
+	put_be16(frame + OFFLOAD_HDR_LEN + 2, 60);
+	expect_status(OFFLOAD_BAD_IP_LENGTH, len, 1500, "no GSO: IPv4 total length below the frame");
+	len = make_frame(&tso6, 6, 20, 4000);
+	put_be16(frame + OFFLOAD_HDR_LEN + 4, 4000 - 40 - 1);
+	expect_status(OFFLOAD_BAD_IP_LENGTH, len, 1500, "IPv6 payload length 1 below the frame");
+	put_be16(frame + OFFLOAD_HDR_LEN + 4, 4000 - 40 + 1);
+	expect_status(OFFLOAD_BAD_IP_LENGTH, len, 1500, "IPv6 payload length 1 above the frame");
+	put_be16(frame + OFFLOAD_HDR_LEN + 4, 0);
+	expect_status(OFFLOAD_BAD_IP_LENGTH, len, 1500, "IPv6 payload length 0 (jumbogram)");
+
+	hdr = tso4;
+	hdr.gso_size = OFFLOAD_GSO_SIZE_MIN - 1;
+	len = make_frame(&hdr, 4, 20, 4000);
+	expect_status(OFFLOAD_BAD_GSO_SIZE, len, 1500, "gso_size below the floor");
+	hdr.gso_size = 1;
+	len = make_frame(&hdr, 4, 20, OFFLOAD_IP_MAX);
+	expect_status(OFFLOAD_BAD_GSO_SIZE, len, 1500, "gso_size 1: 65495 segments");
+	hdr.gso_size = OFFLOAD_GSO_SIZE_MIN;
+	len = make_frame(&hdr, 4, 20, 4000);
+	expect_status(OFFLOAD_OK, len, 1500, "gso_size at the floor");
+}
+
 static void test_names(void)
 {
-	for (int status = OFFLOAD_OK; status <= OFFLOAD_BAD_TCP; status++)
+	for (int status = OFFLOAD_OK; status <= OFFLOAD_BAD_IP_LENGTH; status++)
 		CHECK(strcmp(offload_status_name((enum offload_status)status), "unknown"),
 		      "status %d has a name", status);
 	CHECK(!strcmp(offload_status_name(OFFLOAD_BAD_GSO_TYPE), "bad-gso-type"), "name");
@@ -322,6 +366,7 @@ int main(int argc, char **argv)
 	test_header_codec();
 	test_valid();
 	test_malformed();
+	test_lengths();
 	test_names();
 	return checks_report("test_offload");
 }

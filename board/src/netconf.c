@@ -12,6 +12,8 @@
 #include "netconf.h"
 #include "netlink.h"
 
+#define NETCONF_DUMP_ATTEMPTS 5
+
 #ifndef IFA_F_NODAD
 #define IFA_F_NODAD 0x02
 #endif
@@ -249,14 +251,23 @@ int netconf_default_routes(int nl, int family, int exclude_ifindex, struct netco
 	int rc;
 
 	rtm->rtm_family = (uint8_t)family;
-	rc = nl_dump(nl, &req, dump_route, &ctx);
+	/* A dump interrupted by a route change may be inconsistent: again. */
+	for (int attempt = 0; attempt < NETCONF_DUMP_ATTEMPTS; attempt++) {
+		ctx.count = 0;
+		ctx.error = 0;
+		rc = nl_dump(nl, &req, dump_route, &ctx);
+		if (rc != -EINTR)
+			break;
+	}
 	if (!rc)
 		rc = ctx.error;
 	if (rc) {
 		snprintf(err, err_len, "cannot read the IPv%c default routes: %s",
 			 family == AF_INET ? '4' : '6',
 			 rc == -ENOSPC ? "too many default routes to save" :
-			 rc == -E2BIG ? "a default route is too large to save" : strerror(-rc));
+			 rc == -E2BIG ? "a default route is too large to save" :
+			 rc == -EINTR ? "the routing table kept changing while it was read" :
+			 strerror(-rc));
 		return rc;
 	}
 	return (int)ctx.count;

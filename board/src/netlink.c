@@ -2,6 +2,7 @@
  * timeout (the kernel answers at once), sequence-matched ACKs and dumps. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -108,38 +109,74 @@ static void ext_ack_message(const struct nlmsghdr *msg, char *err, size_t err_le
 	}
 }
 
+int nl_walk(const void *buf, size_t len, uint32_t seq, uint32_t port,
+	    void (*cb)(const struct nlmsghdr *msg, void *ctx), void *ctx, bool *interrupted,
+	    char *err, size_t err_len)
+{
+	/* NLMSG_OK/NLMSG_NEXT by hand: the macros cast away const. */
+	for (const uint8_t *at = buf; len >= NLMSG_HDRLEN;) {
+		const struct nlmsghdr *msg = (const struct nlmsghdr *)at;
+		if (msg->nlmsg_len < NLMSG_HDRLEN || msg->nlmsg_len > len)
+			break;
+		size_t step = NLMSG_ALIGN(msg->nlmsg_len) < len ? NLMSG_ALIGN(msg->nlmsg_len) : len;
+		at += step;
+		len -= step;
+		/* A late reply to an earlier request, or not a reply to us. */
+		if (msg->nlmsg_seq != seq || msg->nlmsg_pid != port)
+			continue;
+		if (msg->nlmsg_flags & NLM_F_DUMP_INTR)
+			*interrupted = true;
+		if (msg->nlmsg_type == NLMSG_DONE)
+			return 0;
+		if (msg->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *error = nl_payload(msg);
+			if (msg->nlmsg_len < NLMSG_LENGTH(sizeof(*error)))
+				return -EPROTO;
+			if (error->error && err)
+				ext_ack_message(msg, err, err_len);
+			return error->error;
+		}
+		if (cb)
+			cb(msg, ctx);
+	}
+	return NL_WALK_MORE;
+}
+
+/* Our socket's port id: the kernel addresses its replies to it. */
+static uint32_t nl_port(int fd)
+{
+	struct sockaddr_nl addr = { 0 };
+	socklen_t len = sizeof(addr);
+
+	if (getsockname(fd, (struct sockaddr *)&addr, &len))
+		return 0;
+	return addr.nl_pid;
+}
+
 /* Receives until the reply to seq is complete. For requests: the ACK. For
- * dumps: every message, then NLMSG_DONE. */
+ * dumps: every message, then NLMSG_DONE. Only what the kernel (port 0)
+ * sent to our port counts. */
 static int nl_receive(int fd, uint32_t seq, void (*cb)(const struct nlmsghdr *, void *),
 		      void *ctx, char *err, size_t err_len)
 {
 	static uint32_t buf[NL_RECV_MAX / sizeof(uint32_t)];
+	uint32_t port = nl_port(fd);
+	bool interrupted = false;
 
 	for (;;) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		struct sockaddr_nl from = { 0 };
+		socklen_t from_len = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &from_len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return errno == EAGAIN ? -ETIMEDOUT : -errno;
 		}
-		size_t len = (size_t)n;
-		for (struct nlmsghdr *msg = (struct nlmsghdr *)buf; NLMSG_OK(msg, len);
-		     msg = NLMSG_NEXT(msg, len)) {
-			if (msg->nlmsg_seq != seq)
-				continue;
-			if (msg->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (msg->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *error = nl_payload(msg);
-				if (msg->nlmsg_len < NLMSG_LENGTH(sizeof(*error)))
-					return -EPROTO;
-				if (error->error && err)
-					ext_ack_message(msg, err, err_len);
-				return error->error;
-			}
-			if (cb)
-				cb(msg, ctx);
-		}
+		if (from.nl_family != AF_NETLINK || from.nl_pid != 0)
+			continue; /* not from the kernel */
+		int rc = nl_walk(buf, (size_t)n, seq, port, cb, ctx, &interrupted, err, err_len);
+		if (rc != NL_WALK_MORE)
+			return !rc && interrupted ? -EINTR : rc;
 	}
 }
 

@@ -37,8 +37,20 @@ bool nl_put_u32(struct nl_request *req, uint16_t type, uint32_t value);
  * message (if any) in err. */
 int nl_transact(int fd, struct nl_request *req, char *err, size_t err_len);
 
-/* Sends a dump request and calls cb for every reply message; 0 or -errno. */
+/* Sends a dump request and calls cb for every reply message; 0 or -errno.
+ * -EINTR: the kernel marked the dump NLM_F_DUMP_INTR (the table changed
+ * while it was dumped, so the messages may be inconsistent): start over. */
 int nl_dump(int fd, struct nl_request *req,
 	    void (*cb)(const struct nlmsghdr *msg, void *ctx), void *ctx);
+
+/* One received buffer of replies to request seq on our port (pure, for
+ * tests): messages for another sequence number or port are skipped; cb gets
+ * the rest. NL_WALK_MORE: not complete yet. 0: NLMSG_DONE or an ACK.
+ * <0: the ACK's error (its extended text in err), or -EPROTO. Sets
+ * *interrupted when a message carries NLM_F_DUMP_INTR. */
+#define NL_WALK_MORE 1
+int nl_walk(const void *buf, size_t len, uint32_t seq, uint32_t port,
+	    void (*cb)(const struct nlmsghdr *msg, void *ctx), void *ctx, bool *interrupted,
+	    char *err, size_t err_len);
 
 #endif

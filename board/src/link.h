@@ -69,6 +69,9 @@ struct link {
 	const struct link_callbacks *callbacks;
 	void *ctx;
 	uint32_t rx_max_bundle;	/* the MAX_BUNDLE we advertise */
+	/* The transport cannot recover (the gadget's ep0 failed): main tears
+	 * everything down and exits 1, so that a supervisor starts it afresh. */
+	bool failed;
 };
 
 /* The socket transport: connects to the host driver listening on path. */

@@ -471,8 +471,9 @@ static void read_ep0(struct link_usb *l)
 		if (n < 0 && errno == EAGAIN)
 			return;
 		if (n <= 0) {
-			err("cannot read USB events from ep0: %s: the gadget is unusable; restart qbnetd",
+			err("cannot read USB events from ep0: %s: the gadget is unusable; stopping (exit 1) so that qbnetd is started afresh",
 			    n < 0 ? strerror(errno) : "end of file");
+			l->link.failed = true;
 			epoll_ctl(l->epoll_fd, EPOLL_CTL_DEL, l->ep0, NULL);
 			l->ep0_failed = true;
 			go_down(l, "ep0 failed");

@@ -225,7 +225,7 @@ static int run(const struct options *options)
 		}
 	}
 
-	while (!stop_signal && !dp.tun_failed) {
+	while (!stop_signal && !dp.tun_failed && !link->failed) {
 		int n = epoll_wait(epoll_fd, events, EVENTS_MAX, datapath_timeout_ms(&dp));
 		if (n < 0 && errno != EINTR) {
 			err("epoll_wait: %s", strerror(errno));
@@ -252,7 +252,7 @@ static int run(const struct options *options)
 	}
 
 	info("%s: shutting down", stop_signal ? strsignal(stop_signal) :
-	     dp.tun_failed ? "TUN failure" : "event loop failure");
+	     dp.tun_failed ? "TUN failure" : link->failed ? "link failure" : "event loop failure");
 	if (status_fd >= 0) {
 		close(status_fd);
 		unlink(status_path);

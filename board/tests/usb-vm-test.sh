@@ -72,6 +72,30 @@ check "exit status 0" [ $? -eq 0 ]
 check "gadget removed at exit" [ ! -e "$GADGET" ]
 check "functionfs unmounted at exit" sh -c "! grep -q ' $STATE/ffs ' /proc/self/mounts"
 
+# An ep0 that fails leaves the gadget dead: qbnetd must tear down and exit 1
+# (its supervisor restarts it), not live on without a gadget. A test-only
+# LD_PRELOAD library makes ep0 reads fail once a trigger file exists; an
+# unbind then makes qbnetd read ep0.
+FAULT_LIB=$(dirname "$QBNETD")/fault_ep0.so
+if [ -f "$FAULT_LIB" ]; then
+	LD_PRELOAD=$FAULT_LIB QB_FAULT_EP0=$WORK/ep0-fault "$QBNETD" --link usb --serial "$SERIAL" \
+		--state-dir "$STATE" --resolv-conf none -v > "$WORK/fault.log" 2>&1 &
+	PID=$!
+	check "ep0 fault run: gadget bound" wait_for 100 grep -q "waiting for the host" "$WORK/fault.log"
+	touch "$WORK/ep0-fault"
+	echo "" > "$GADGET/UDC"
+	check "ep0 read fails: qbnetd exits" wait_for 100 sh -c "! kill -0 $PID 2>/dev/null"
+	kill -KILL $PID 2>/dev/null
+	wait $PID
+	rc=$?
+	check "ep0 read fails: exit status 1 (got $rc)" [ $rc -eq 1 ]
+	check "ep0 read fails: the log says so" grep -q "cannot read USB events from ep0" "$WORK/fault.log"
+	check "ep0 read fails: gadget removed" [ ! -e "$GADGET" ]
+	rm -f "$WORK/ep0-fault"
+else
+	bad "ep0 fault library $FAULT_LIB missing (make -C board check-usb builds it)"
+fi
+
 # Errors name the fix; nothing is left behind.
 "$QBNETD" --link usb --usb-udc no_such_udc --state-dir "$STATE" --resolv-conf none \
 	> "$WORK/err1.log" 2>&1

@@ -45,17 +45,32 @@ static bool ipv6_available(void)
 	return enabled;
 }
 
+/* Adds sig to the signals read from the signalfd. SIGHUP, SIGINT and
+ * SIGQUIT inherited as ignored (nohup; a background job of a script) stay
+ * ignored, as in the classic signal(sig, SIG_IGN) != SIG_IGN idiom: a
+ * blocked signal would be queued even though it is ignored. */
+static void watch_signal(sigset_t *set, int sig, const char *name, bool unless_ignored)
+{
+	struct sigaction current;
+
+	if (unless_ignored && !sigaction(sig, NULL, &current) && current.sa_handler == SIG_IGN) {
+		info("%s is ignored (inherited, e.g. from nohup): it will not stop qbnetd", name);
+		return;
+	}
+	sigaddset(set, sig);
+}
+
 static int signals_open(void)
 {
 	sigset_t set;
 
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
-	sigaddset(&set, SIGUSR1);
+	watch_signal(&set, SIGTERM, "SIGTERM", false);
+	watch_signal(&set, SIGUSR1, "SIGUSR1", false);
+	watch_signal(&set, SIGINT, "SIGINT", true);
+	watch_signal(&set, SIGHUP, "SIGHUP", true);
+	watch_signal(&set, SIGQUIT, "SIGQUIT", true);
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
 		return -1;
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);

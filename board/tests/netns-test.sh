@@ -85,9 +85,12 @@ default_routes() {
 	ip -n "$NS" -6 route show default
 }
 
+# qbnetd starts with every signal at its default action, as under systemd
+# (a background job of this script would inherit SIGINT and SIGQUIT ignored).
 start_qbnetd() {
-	ip netns exec "$NS" "$QBNETD" --link "unix:$SOCK" --resolv-conf "$RESOLV" \
-		--state-dir "$STATE" --serial "TEST-0001" --log-level debug >>"$LOG" 2>&1 &
+	ip netns exec "$NS" env --default-signal=INT,QUIT,HUP "$QBNETD" --link "unix:$SOCK" \
+		--resolv-conf "$RESOLV" --state-dir "$STATE" --serial "TEST-0001" --log-level debug \
+		"$@" >>"$LOG" 2>&1 &
 	QB_PID=$!
 }
 
@@ -388,6 +391,21 @@ for sig in HUP QUIT; do
 	check "SIG$sig: resolv.conf restored byte for byte" cmp -s "$RESOLV" "$TMP/resolv.orig"
 	check "SIG$sig: logged as the reason for shutting down" grep -q "shutting down" "$LOG"
 done
+
+# Under nohup SIGHUP stays ignored: the session ending must not stop qbnetd.
+ip netns exec "$NS" env --ignore-signal=HUP "$QBNETD" --link "unix:$SOCK" --resolv-conf "$RESOLV" \
+	--state-dir "$STATE" --serial "TEST-0001" --log-level debug >>"$LOG" 2>&1 &
+QB_PID=$!
+check "nohup run: qbnetd connects" host accept 5
+check "nohup run: says SIGHUP is ignored" grep -q "SIGHUP is ignored (inherited" "$LOG"
+kill -HUP "$QB_PID"
+sleep 1
+check "nohup run: SIGHUP does not stop it" kill -0 "$QB_PID"
+kill -TERM "$QB_PID"
+wait "$QB_PID"
+rc=$?
+QB_PID=
+check "nohup run: SIGTERM still does (exit code 0, got $rc)" test "$rc" -eq 0
 # qb0 deleted under load while the host stalls: the deletion reaches qbnetd
 # as an error on the TUN (EPOLLERR; tests/test_datapath.c covers each link
 # state). While reading is paused epoll does not report it (nothing is

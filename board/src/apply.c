@@ -9,6 +9,7 @@
 #include "apply.h"
 #include "log.h"
 #include "netconf.h"
+#include "notify.h"
 
 int apply_init(struct apply *apply, int nl, const char *ifname,
 	       const struct route_policy *policy, const char *resolv_path,
@@ -100,6 +101,7 @@ static void log_applied(const struct apply *apply, const struct proto_config *co
 		inet_ntop(AF_INET, config->dns4[i], addr, sizeof(addr));
 		used += (size_t)snprintf(dns + used, sizeof(dns) - used, " %s", addr);
 	}
+	notify("STATUS=configured: %s %s/%u mtu %u", apply->ifname, v4, config->ipv4_prefix, apply->mtu);
 	info_limited("CONFIG applied: %s mtu %u, %s/%u, default route %s%s (%s), DNS%s%s%s",
 		     apply->ifname, apply->mtu, v4, config->ipv4_prefix, gw4[0] ? "via " : "dev ",
 		     gw4[0] ? gw4 : apply->ifname, policy, dns[0] ? dns : " none",

@@ -15,6 +15,7 @@
 #include "datapath.h"
 #include "epoll_ref.h"
 #include "log.h"
+#include "notify.h"
 #include "offload.h"
 #include "stats.h"
 
@@ -330,6 +331,7 @@ static void on_link_up(void *ctx)
 	dp->link_up = true;
 	stats.link_connects++;
 	info_limited("link up (%s)", dp->link->ops->name);
+	notify("STATUS=link up (%s): waiting for the host's CONFIG", dp->link->ops->name);
 	session_link_up(&dp->session, clock_now_ms());
 	set_tun_reading(dp, true);
 }
@@ -341,6 +343,7 @@ static void on_link_down(void *ctx, const char *reason)
 	dp->link_up = false;
 	stats.link_disconnects++;
 	info_limited("link down: %s", reason);
+	notify("STATUS=link down: %s; waiting for the host", reason);
 	session_link_down(&dp->session);
 	set_tun_reading(dp, true);
 }

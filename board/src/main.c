@@ -20,6 +20,7 @@
 #include "link.h"
 #include "log.h"
 #include "netlink.h"
+#include "notify.h"
 #include "options.h"
 #include "resolv.h"
 #include "routes.h"
@@ -212,7 +213,6 @@ static int run(const struct options *options)
 		close(tun_fd);
 		return 1;
 	}
-
 	/* `qbnetd status`: not fatal when it cannot listen, the daemon's job goes on. */
 	const struct status_view status = {
 		.version = QBNETD_VERSION,
@@ -239,6 +239,14 @@ static int run(const struct options *options)
 			status_fd = -1;
 		}
 	}
+
+	/* Ready: set up and waiting for the host, who may come much later. */
+	if (options->pid_file) {
+		int rc = pid_file_write(options->pid_file);
+		if (rc)
+			warn("cannot write the pid file %s: %s", options->pid_file, strerror(-rc));
+	}
+	notify("READY=1\nSTATUS=waiting for the host (link %s)", link_text);
 
 	while (!stop_signal && !dp.tun_failed && !link->failed) {
 		int n = epoll_wait(epoll_fd, events, EVENTS_MAX, datapath_timeout_ms(&dp));
@@ -268,6 +276,7 @@ static int run(const struct options *options)
 
 	info("%s: shutting down", stop_signal ? strsignal(stop_signal) :
 	     dp.tun_failed ? "TUN failure" : link->failed ? "link failure" : "event loop failure");
+	notify("STOPPING=1\nSTATUS=shutting down");
 	if (status_fd >= 0) {
 		close(status_fd);
 		unlink(status_path);
@@ -281,7 +290,10 @@ static int run(const struct options *options)
 	close(epoll_fd);
 	close(nl);
 	close(signal_fd);
+	if (options->pid_file)
+		pid_file_remove(options->pid_file);
 	close(lock_fd);
+	notify_close();
 	return stop_signal ? 0 : 1;
 }
 
@@ -300,5 +312,6 @@ int main(int argc, char **argv)
 		break;
 	}
 	log_set_level(options.log_level);
+	notify_init();
 	return run(&options);
 }

@@ -49,6 +49,9 @@ void options_usage(FILE *out)
 "                          at exit (default: %s)\n"
 "  --state-dir DIR         where saved routes and the resolv.conf backup are kept\n"
 "                          for crash recovery (default: %s)\n"
+"  --pid-file PATH         write qbnetd's pid to PATH once it is ready (the\n"
+"                          gadget is bound or the socket link started), remove\n"
+"                          it at exit (init scripts; systemd uses READY=1)\n"
 "  --max-bundle BYTES      largest bundle we accept, %u..%u (default: %u)\n"
 "  --log-level LEVEL       error, warn, info or debug (default: info)\n"
 "  -v, --verbose           one log level more (info -> debug)\n"
@@ -156,6 +159,7 @@ enum {
 	OPT_ROUTE_MODE,
 	OPT_RESOLV_CONF,
 	OPT_STATE_DIR,
+	OPT_PID_FILE,
 	OPT_MAX_BUNDLE,
 	OPT_LOG_LEVEL,
 };
@@ -173,6 +177,7 @@ static const struct option long_options[] = {
 	{ "route-mode", required_argument, NULL, OPT_ROUTE_MODE },
 	{ "resolv-conf", required_argument, NULL, OPT_RESOLV_CONF },
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+	{ "pid-file", required_argument, NULL, OPT_PID_FILE },
 	{ "max-bundle", required_argument, NULL, OPT_MAX_BUNDLE },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -265,6 +270,12 @@ static enum options_result parse_one(struct options *o, int opt, const char *arg
 		if (!arg[0] || strlen(arg) > 512)
 			return bad(errors, "--state-dir: '%s' is not valid; accepted: a directory path of 1..512 bytes", arg);
 		o->state_dir = arg;
+		return OPTIONS_RUN;
+	case OPT_PID_FILE:
+		if (arg[0] != '/' || strlen(arg) > 512 || strchr(arg, '\n'))
+			return bad(errors, "--pid-file: '%s' is not valid; accepted: an absolute file path of 1..512 bytes",
+				   arg);
+		o->pid_file = arg;
 		return OPTIONS_RUN;
 	case OPT_MAX_BUNDLE: {
 		errno = 0;

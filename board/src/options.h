@@ -38,6 +38,7 @@ struct options {
 	struct route_policy route;
 	const char *resolv_conf;	/* NULL: none */
 	const char *state_dir;
+	const char *pid_file;		/* NULL: none */
 	uint32_t max_bundle;
 	enum log_level log_level;
 };

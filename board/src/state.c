@@ -75,13 +75,18 @@ int state_path(char *out, size_t out_len, const char *dir, const char *name)
 
 int state_write(const char *path, const void *data, size_t len)
 {
+	return state_write_mode(path, data, len, 0600);
+}
+
+int state_write_mode(const char *path, const void *data, size_t len, mode_t mode)
+{
 	char tmp[PATH_MAX];
 	const char *p = data;
 	int rc = 0;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -errno;
 	while (len) {

@@ -33,6 +33,7 @@ REPLY_LINE=
 cleanup() {
 	[ -n "$QB_PID" ] && kill -KILL "$QB_PID" 2>/dev/null
 	[ -n "${FH_PID:-}" ] && kill "$FH_PID" 2>/dev/null
+	[ -n "${NOTIFY_PID:-}" ] && kill "$NOTIFY_PID" 2>/dev/null
 	ip netns del "$NS" 2>/dev/null
 	if [ "$failed" -ne 0 ] || [ "${KEEP_LOGS:-}" ]; then
 		echo "---- qbnetd log ($LOG) ----"
@@ -87,9 +88,12 @@ default_routes() {
 
 # qbnetd starts with every signal at its default action, as under systemd
 # (a background job of this script would inherit SIGINT and SIGQUIT ignored).
+# Each run notifies the stand-in service manager below ($NOTIFY_SOCKET) and
+# writes a pid file.
 start_qbnetd() {
-	ip netns exec "$NS" env --default-signal=INT,QUIT,HUP "$QBNETD" --link "unix:$SOCK" \
-		--resolv-conf "$RESOLV" --state-dir "$STATE" --serial "TEST-0001" --log-level debug \
+	ip netns exec "$NS" env --default-signal=INT,QUIT,HUP NOTIFY_SOCKET="$TMP/notify.sock" \
+		"$QBNETD" --link "unix:$SOCK" --resolv-conf "$RESOLV" --state-dir "$STATE" \
+		--serial "TEST-0001" --log-level debug --pid-file "$TMP/qbnetd.pid" \
 		"$@" >>"$LOG" 2>&1 &
 	QB_PID=$!
 }
@@ -114,6 +118,18 @@ check "the namespace starts with IPv4 and IPv6 default routes" \
 coproc FH { exec "$FAKE_HOST" "$SOCK" --ipv6 2>>"$TMP/fake_host.err"; }
 FH_PID=$!
 check "fake host listens" host listen
+# A stand-in for systemd's notification socket: one line per datagram.
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a") as out:
+    while True:
+        out.write(s.recv(4096).decode().replace(chr(10), " | ") + chr(10))
+        out.flush()
+' "$TMP/notify.sock" "$TMP/notify.log" &
+NOTIFY_PID=$!
+wait_for 3 "test -S $TMP/notify.sock"
 start_qbnetd
 
 check "qbnetd connects and exchanges HELLO" host accept 5
@@ -132,6 +148,10 @@ check "resolv.conf lists the host's DNS servers" \
 	wait_for 2 "grep -qx 'nameserver 10.113.98.3' $RESOLV && grep -qx 'nameserver fd71:6200::3' $RESOLV"
 check "state dir keeps the saved routes and the resolv.conf backup" \
 	test -s "$STATE/routes" -a -s "$STATE/resolv.conf.orig"
+check "READY=1 sent over NOTIFY_SOCKET" grep -q "^READY=1 | STATUS=waiting for the host" "$TMP/notify.log"
+check "STATUS follows the link: configured" \
+	wait_for 2 "grep -q '^STATUS=configured: qb0 10.113.98.2/24 mtu 65520' $TMP/notify.log"
+check "the pid file names qbnetd" test "$(cat "$TMP/qbnetd.pid" 2>/dev/null)" = "$QB_PID"
 
 # qbnetd status: the running daemon's state and counters, from its status socket.
 check "the status socket is owner-only (mode $(stat -c %a "$STATE/status.sock" 2>&1))" \
@@ -371,6 +391,8 @@ check "SIGTERM: no 10.113.98.2 address left" bash -c "! ip -n $NS addr | grep -q
 check "SIGTERM: default routes restored exactly" test "$(default_routes)" = "$ROUTES_BEFORE"
 check "SIGTERM: resolv.conf restored byte for byte" cmp -s "$RESOLV" "$TMP/resolv.orig"
 check "SIGTERM: state files removed" test ! -e "$STATE/routes" -a ! -e "$STATE/resolv.conf.orig" -a ! -e "$STATE/status.sock"
+check "SIGTERM: STOPPING=1 sent" grep -q "^STOPPING=1" "$TMP/notify.log"
+check "SIGTERM: the pid file is removed" test ! -e "$TMP/qbnetd.pid"
 check "log: link up, HELLO from host, CONFIG applied" \
 	bash -c "grep -q 'link up' $LOG && grep -q 'HELLO from host' $LOG && grep -q 'CONFIG applied' $LOG"
 

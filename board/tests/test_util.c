@@ -121,6 +121,10 @@ static void test_options(void)
 	expect_usage(ARGS("--link", "unix:/s", "--route-mode", "metric:"), "--route-mode");
 	expect_usage(ARGS("--link", "unix:/s", "--resolv-conf", ""), "--resolv-conf");
 	expect_usage(ARGS("--link", "unix:/s", "--state-dir", ""), "--state-dir");
+	expect_usage(ARGS("--link", "unix:/s", "--pid-file", "qbnetd.pid"), "--pid-file");
+	CHECK(parse(&o, ARGS("--link", "unix:/s", "--pid-file", "/run/qbnetd.pid")) == OPTIONS_RUN &&
+	      !strcmp(o.pid_file, "/run/qbnetd.pid"), "--pid-file: %s", err_text);
+	CHECK(parse(&o, ARGS("--link", "unix:/s")) == OPTIONS_RUN && !o.pid_file, "no pid file by default");
 	expect_usage(ARGS("--link", "unix:/s", "--max-bundle", "16383"), "--max-bundle");
 	expect_usage(ARGS("--link", "unix:/s", "--max-bundle", "1048577"), "--max-bundle");
 	expect_usage(ARGS("--link", "unix:/s", "--max-bundle", "64k"), "--max-bundle");

@@ -72,6 +72,26 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	emit(level, line, "");
 }
 
+void log_once(struct log_once *once, enum log_level level, const char *fmt, ...)
+{
+	char line[sizeof(once->last)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (!strcmp(line, once->last))
+		return;
+	memcpy(once->last, line, sizeof(line));
+	if (level <= current_level)
+		emit(level, line, "");
+}
+
+void log_once_reset(struct log_once *once)
+{
+	once->last[0] = '\0';
+}
+
 int64_t log_limit_allow(struct log_limit *limit, uint64_t now_ms)
 {
 	if (limit->used && now_ms - limit->logged_ms < LOG_LIMIT_INTERVAL_MS) {

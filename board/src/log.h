@@ -51,6 +51,17 @@ void log_limited_msg(struct log_limit *limit, enum log_level level, const char *
 		static struct log_limit log_limit_;               \
 		log_limited_msg(&log_limit_, level, __VA_ARGS__); \
 	} while (0)
+/* A persistent condition (a read-only resolv.conf, IPv6 the board lacks)
+ * is logged once: again only when its text changes or after a reset (the
+ * condition went away). */
+struct log_once {
+	char last[512];
+};
+
+void log_once(struct log_once *once, enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void log_once_reset(struct log_once *once);
+
 #define err_limited(...) LOG_LIMITED(LOG_LEVEL_ERROR, __VA_ARGS__)
 #define warn_limited(...) LOG_LIMITED(LOG_LEVEL_WARN, __VA_ARGS__)
 #define info_limited(...) LOG_LIMITED(LOG_LEVEL_INFO, __VA_ARGS__)

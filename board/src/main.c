@@ -16,13 +16,13 @@
 #include "apply.h"
 #include "clock.h"
 #include "datapath.h"
+#include "dns.h"
 #include "epoll_ref.h"
 #include "link.h"
 #include "log.h"
 #include "netlink.h"
 #include "notify.h"
 #include "options.h"
-#include "resolv.h"
 #include "routes.h"
 #include "serial.h"
 #include "state.h"
@@ -107,7 +107,7 @@ static void recover(int nl, const char *state_dir)
 	if (routes > 0)
 		info("restored %d default route%s saved by a previous run", routes,
 		     routes == 1 ? "" : "s");
-	resolv_recover(state_dir);
+	dns_recover(state_dir);
 }
 
 static int run(const struct options *options)
@@ -148,9 +148,10 @@ static int run(const struct options *options)
 			 options->usb_udc ? options->usb_udc : "first");
 	else
 		snprintf(link_text, sizeof(link_text), "unix:%s", options->link_path);
-	info("qbnetd %s: serial %s (from %s), link %s, TUN %s, route mode %s, resolv.conf %s, state %s",
+	info("qbnetd %s: serial %s (from %s), link %s, TUN %s, route mode %s, DNS %s%s%s, state %s",
 	     QBNETD_VERSION, serial, serial_source, link_text, options->tun, policy,
-	     options->resolv_conf ? options->resolv_conf : "none", options->state_dir);
+	     dns_mode_name(options->dns_mode), options->dns_mode == DNS_FILE ? " " : "",
+	     options->dns_mode == DNS_FILE ? options->resolv_conf : "", options->state_dir);
 
 	struct tun_info tun;
 	int tun_fd = tun_open(options->tun, &tun, err_text, sizeof(err_text));
@@ -158,15 +159,14 @@ static int run(const struct options *options)
 		err("%s", err_text);
 		return 1;
 	}
-	if (apply_init(&apply, nl, options->tun, &options->route, options->resolv_conf,
-		       options->state_dir, err_text, sizeof(err_text))) {
-		err("%s", err_text);
-		return 1;
-	}
-
 	bool ipv6 = ipv6_available();
 	if (!ipv6)
 		info("IPv6 is disabled on this system: not offering IPv6 configuration");
+	if (apply_init(&apply, nl, options->tun, &options->route, options->dns_mode,
+		       options->resolv_conf, ipv6, options->state_dir, err_text, sizeof(err_text))) {
+		err("%s", err_text);
+		return 1;
+	}
 	const struct session_params params = {
 		.max_bundle = options->max_bundle,
 		.mtu_max = PROTO_MTU_MAX,

@@ -45,8 +45,16 @@ void options_usage(FILE *out)
 "                                      routes, install ours, restore at exit\n"
 "                            metric:N  add ours alongside, with metric N\n"
 "                            none      do not touch default routes\n"
-"  --resolv-conf PATH|none file that receives the host's DNS servers, restored\n"
-"                          at exit (default: %s)\n"
+"  --resolv-conf MODE      where the host's DNS servers go (default: auto):\n"
+"                            auto        resolved if systemd-resolved runs, else\n"
+"                                        resolvconf if installed, else file\n"
+"                            resolved    per-link DNS on the TUN via resolvectl\n"
+"                            resolvconf  a record TUN.qbnet via resolvconf -a\n"
+"                            file        write %s in place, restored at exit\n"
+"                            PATH        the same with another file (a path\n"
+"                                        with a '/'); never written through a\n"
+"                                        symlink into another manager's file\n"
+"                            none        leave DNS alone\n"
 "  --state-dir DIR         where saved routes and the resolv.conf backup are kept\n"
 "                          for crash recovery (default: %s)\n"
 "  --pid-file PATH         write qbnetd's pid to PATH once it is ready (the\n"
@@ -262,9 +270,13 @@ static enum options_result parse_one(struct options *o, int opt, const char *arg
 				   arg);
 		return OPTIONS_RUN;
 	case OPT_RESOLV_CONF:
-		if (!arg[0] || strchr(arg, '\n'))
-			return bad(errors, "--resolv-conf: '%s' is not valid; accepted: a file path, or none", arg);
-		o->resolv_conf = strcmp(arg, "none") ? arg : NULL;
+		if (!dns_mode_parse(arg, &o->dns_mode))
+			return OPTIONS_RUN;
+		if (!strchr(arg, '/') || strchr(arg, '\n') || strlen(arg) >= PATH_MAX)
+			return bad(errors, "--resolv-conf: '%s' is not valid; accepted: auto, resolved, resolvconf, file, none, or a file PATH (with a '/')",
+				   arg);
+		o->dns_mode = DNS_FILE;
+		o->resolv_conf = arg;
 		return OPTIONS_RUN;
 	case OPT_STATE_DIR:
 		if (!arg[0] || strlen(arg) > 512)
@@ -319,6 +331,7 @@ enum options_result options_parse(struct options *o, int argc, char **argv, FILE
 	memset(o, 0, sizeof(*o));
 	snprintf(o->tun, sizeof(o->tun), "%s", DEFAULT_TUN);
 	o->route.mode = ROUTE_MODE_REPLACE;
+	o->dns_mode = DNS_AUTO;
 	o->resolv_conf = DEFAULT_RESOLV;
 	o->state_dir = DEFAULT_STATE_DIR;
 	o->max_bundle = PROTO_MAX_BUNDLE_DEFAULT;

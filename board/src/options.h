@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <sys/un.h>
 
+#include "dns.h"
 #include "gadget.h"
 #include "log.h"
 #include "routes.h"
@@ -36,7 +37,8 @@ struct options {
 	bool has_serial;
 	char serial[SERIAL_MAX + 1];
 	struct route_policy route;
-	const char *resolv_conf;	/* NULL: none */
+	enum dns_mode dns_mode;		/* --resolv-conf MODE */
+	const char *resolv_conf;	/* the file of DNS_FILE */
 	const char *state_dir;
 	const char *pid_file;		/* NULL: none */
 	uint32_t max_bundle;

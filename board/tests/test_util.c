@@ -63,7 +63,8 @@ static void test_options(void)
 
 	CHECK(parse(&o, ARGS("--link", "unix:/run/qbnet.sock")) == OPTIONS_RUN, "minimal");
 	CHECK(!strcmp(o.link_path, "/run/qbnet.sock") && !strcmp(o.tun, "qb0") &&
-	      o.route.mode == ROUTE_MODE_REPLACE && !strcmp(o.resolv_conf, "/etc/resolv.conf") &&
+	      o.route.mode == ROUTE_MODE_REPLACE && o.dns_mode == DNS_AUTO &&
+	      !strcmp(o.resolv_conf, "/etc/resolv.conf") &&
 	      !strcmp(o.state_dir, "/run/qbnetd") && o.max_bundle == 262144 &&
 	      o.log_level == LOG_LEVEL_INFO && !o.has_serial, "defaults");
 
@@ -72,7 +73,7 @@ static void test_options(void)
 			     "/tmp/st", "--max-bundle", "1048576", "--log-level", "warn", "-v",
 			     "-v")) == OPTIONS_RUN, "all flags: %s", err_text);
 	CHECK(!strcmp(o.tun, "usb0") && o.has_serial && !strcmp(o.serial, "QB-7") &&
-	      o.route.mode == ROUTE_MODE_METRIC && o.route.metric == 50 && !o.resolv_conf &&
+	      o.route.mode == ROUTE_MODE_METRIC && o.route.metric == 50 && o.dns_mode == DNS_NONE &&
 	      !strcmp(o.state_dir, "/tmp/st") && o.max_bundle == 1048576 &&
 	      o.log_level == LOG_LEVEL_DEBUG, "all flags parsed");
 	CHECK(parse(&o, ARGS("--link", "unix:/s", "-q", "-q", "-q")) == OPTIONS_RUN &&
@@ -120,6 +121,21 @@ static void test_options(void)
 	expect_usage(ARGS("--link", "unix:/s", "--serial", "\x01\x02"), "--serial");
 	expect_usage(ARGS("--link", "unix:/s", "--route-mode", "metric:"), "--route-mode");
 	expect_usage(ARGS("--link", "unix:/s", "--resolv-conf", ""), "--resolv-conf");
+	expect_usage(ARGS("--link", "unix:/s", "--resolv-conf", "resolv.conf"), "--resolv-conf");
+	expect_usage(ARGS("--link", "unix:/s", "--resolv-conf", "Resolved"), "--resolv-conf");
+	static const struct {
+		const char *arg;
+		enum dns_mode mode;
+	} modes[] = { { "auto", DNS_AUTO }, { "file", DNS_FILE }, { "resolved", DNS_RESOLVED },
+		      { "resolvconf", DNS_RESOLVCONF }, { "none", DNS_NONE } };
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		CHECK(parse(&o, ARGS("--link", "unix:/s", "--resolv-conf", modes[i].arg)) == OPTIONS_RUN &&
+		      o.dns_mode == modes[i].mode && !strcmp(o.resolv_conf, "/etc/resolv.conf"),
+		      "--resolv-conf %s", modes[i].arg);
+	CHECK(parse(&o, ARGS("--link", "unix:/s", "--resolv-conf", "/tmp/resolv.conf")) == OPTIONS_RUN &&
+	      o.dns_mode == DNS_FILE && !strcmp(o.resolv_conf, "/tmp/resolv.conf"), "--resolv-conf PATH");
+	CHECK(parse(&o, ARGS("--link", "unix:/s", "--resolv-conf", "./resolv.conf")) == OPTIONS_RUN &&
+	      o.dns_mode == DNS_FILE, "--resolv-conf ./relative");
 	expect_usage(ARGS("--link", "unix:/s", "--state-dir", ""), "--state-dir");
 	expect_usage(ARGS("--link", "unix:/s", "--pid-file", "qbnetd.pid"), "--pid-file");
 	CHECK(parse(&o, ARGS("--link", "unix:/s", "--pid-file", "/run/qbnetd.pid")) == OPTIONS_RUN &&

@@ -63,7 +63,7 @@ test: deps-test deps-check all test-board test-host cross test-e2e test-stress t
 	@echo "make test: all passed"
 
 test-board:
-	$(MAKE) -C board check fuzz-smoke check-netns check-build
+	$(MAKE) -C board check fuzz-smoke check-netns check-build check-packaging
 
 test-host:
 	cd host && $(MVN) verify

@@ -11,20 +11,8 @@ cd "$(dirname "$0")/.."
 OUT=${1:-build/buildtest}
 rm -rf "$OUT"
 mkdir -p "$OUT"
-passed=0
-failed=0
+. tests/check.sh
 
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		passed=$((passed + 1))
-		echo "ok   $what"
-	else
-		failed=$((failed + 1))
-		echo "FAIL $what"
-	fi
-}
 
 # dry NAME MAKE-ARGS...: the commands make would run for a fresh qbnetd, in
 # $OUT/NAME.compile (one line per object) and $OUT/NAME.link (the link).
@@ -155,5 +143,4 @@ else
 	check "musl-gcc is installed (tests/deps.sh test: musl-tools)" false
 fi
 
-echo "build-test: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_report build-test

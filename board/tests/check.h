@@ -4,6 +4,7 @@
 #define QB_TEST_CHECK_H
 
 #include <stdio.h>
+#include <string.h>
 
 extern unsigned checks_passed, checks_failed;
 
@@ -21,6 +22,16 @@ extern unsigned checks_passed, checks_failed;
 	} while (0)
 
 #define CHECKS_DEFINE unsigned checks_passed, checks_failed
+
+/* How many times needle occurs in text (captured log lines). */
+static inline size_t checks_count(const char *text, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
 
 static inline int checks_report(const char *suite)
 {

@@ -25,10 +25,9 @@ SOCK=$TMP/host.sock
 RESOLV=$TMP/resolv.conf
 STATE=$TMP/state
 LOG=$TMP/qbnetd.log
-passed=0
-failed=0
 QB_PID=
 REPLY_LINE=
+. "$(dirname "$0")/check.sh"
 
 cleanup() {
 	[ -n "$QB_PID" ] && kill -KILL "$QB_PID" 2>/dev/null
@@ -47,17 +46,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		passed=$((passed + 1))
-		echo "ok   $what"
-	else
-		failed=$((failed + 1))
-		echo "FAIL $what"
-	fi
-}
 
 # Sends one command to fake_host; succeeds when it answers "ok ...".
 host() {
@@ -302,6 +290,15 @@ check "7 malformed OFFLOAD frames dropped and counted (ip_rx_offload_malformed)"
 check "qbnetd survives malformed OFFLOAD frames" kill -0 "$QB_PID"
 check "ICMP echo after malformed OFFLOAD frames" host ping 3
 
+# board_sends PORT WHAT: a 256 KiB TCP write from the board to fake_host's
+# listener on PORT, checked intact; the sender is $SEND_PID.
+board_sends() {
+	host tcplisten 4 "$1" >/dev/null
+	ip netns exec "$NS" "$TCP_PEER" send 10.113.98.1 "$1" 262144 10 >"$TMP/send-$1.out" 2>&1 &
+	SEND_PID=$!
+	check "$2: a 256 KiB write on the board reaches the host intact" host tcprecv 262144 10
+}
+
 # A second HELLO that only lowers MAX_BUNDLE below one 64 KiB super-segment:
 # offload stays in use, so TSO must go off with it (everything derived from
 # the host's HELLO is recomputed). Before, TSO stayed on, no packet fitted a
@@ -309,10 +306,7 @@ check "ICMP echo after malformed OFFLOAD frames" host ping 3
 cpu_ms() { awk '{ print int(($14 + $15) * 1000 / '"$(getconf CLK_TCK)"') }' "/proc/$QB_PID/stat"; }
 host maxbundle 32768 >/dev/null
 check "host HELLO with offload and MAX_BUNDLE 32768: board answers HELLO" host rehello 3
-host tcplisten 4 5301 >/dev/null
-ip netns exec "$NS" "$TCP_PEER" send 10.113.98.1 5301 262144 10 >"$TMP/send-small.out" 2>&1 &
-SEND_PID=$!
-check "bundle limit 32768: a 256 KiB write on the board reaches the host intact" host tcprecv 262144 10
+board_sends 5301 "bundle limit 32768"
 check "bundle limit 32768: TSO is off, no packet above the MTU (largest $(reply_field max_ip) bytes)" \
 	test "$(reply_field max_ip)" -le 1500 -a "$(reply_field over_mtu)" -eq 0
 wait "$SEND_PID"
@@ -323,10 +317,7 @@ check "bundle limit 32768: qbnetd idles afterwards (${cpu_idle} ms CPU in 1 s)" 
 check "log: no TSO for the host's bundle limit" grep -q "no TSO: the host's bundle limit 32768" "$LOG"
 host maxbundle 262144 >/dev/null
 check "back to MAX_BUNDLE 262144: board answers HELLO" host rehello 3
-host tcplisten 4 5302 >/dev/null
-ip netns exec "$NS" "$TCP_PEER" send 10.113.98.1 5302 262144 10 >"$TMP/send-big.out" 2>&1 &
-SEND_PID=$!
-check "MAX_BUNDLE 262144 again: a 256 KiB write reaches the host" host tcprecv 262144 10
+board_sends 5302 "MAX_BUNDLE 262144 again"
 check "and TSO is back: super-segments above the MTU (largest $(reply_field max_ip) bytes)" \
 	test "$(reply_field max_ip)" -gt 1500
 wait "$SEND_PID"
@@ -546,5 +537,4 @@ ip netns del "$NS-v4"
 
 host quit >/dev/null 2>&1
 
-echo "netns-test: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_report netns-test

@@ -22,25 +22,13 @@ OUT=$BUILD/packagingtest
 NS=${QB_PREFIX:-qbpkg}-pkg-$$
 rm -rf "$OUT"
 mkdir -p "$OUT"
-passed=0
-failed=0
+. tests/check.sh
 
 cleanup() {
 	ip netns del "$NS" 2>/dev/null
 }
 trap cleanup EXIT
 
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		passed=$((passed + 1))
-		echo "ok   $what"
-	else
-		failed=$((failed + 1))
-		echo "FAIL $what"
-	fi
-}
 
 [ -x "$QBNETD" ] || { echo "packaging-test: build $QBNETD first (make -C board)" >&2; exit 1; }
 
@@ -244,5 +232,4 @@ else
 	check "the USB VM's kernel config (tests/usbvm/build.sh; log in $OUT/usbvm-build.log)" false
 fi
 
-echo "packaging-test: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_report packaging-test

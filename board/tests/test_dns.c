@@ -78,15 +78,6 @@ static struct proto_config config_with(uint8_t dns_last_octet, bool ipv6)
 	return config;
 }
 
-static size_t count(const char *text, const char *needle)
-{
-	size_t n = 0;
-
-	for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
-		n++;
-	return n;
-}
-
 static void test_choose(void)
 {
 	struct dns_facts facts = { 0 };
@@ -281,9 +272,9 @@ static void test_resolved(void)
 	CHECK(strstr(get(at("calls.log")), "resolvectl dns qb0 10.113.98.3 fd71:6200::3\n") &&
 	      strstr(get(at("calls.log")), "resolvectl domain qb0 ~.\n"),
 	      "per-link DNS and ~. on qb0:\n%s", get(at("calls.log")));
-	size_t calls = count(get(at("calls.log")), "resolvectl ");
+	size_t calls = checks_count(get(at("calls.log")), "resolvectl ");
 	dns_apply(&dns, &config);
-	CHECK(count(get(at("calls.log")), "resolvectl ") == calls, "the same CONFIG: nothing run");
+	CHECK(checks_count(get(at("calls.log")), "resolvectl ") == calls, "the same CONFIG: nothing run");
 	config.has_ipv6 = false;
 	dns_apply(&dns, &config);
 	CHECK(strstr(get(at("calls.log")), "resolvectl dns qb0 10.113.98.3\n") != NULL,
@@ -306,7 +297,7 @@ static void test_resolved(void)
 		struct proto_config next = config_with((uint8_t)(10 + i), false);
 		dns_apply(&dns, &next);
 	}
-	CHECK(count(log_text, "'resolvectl dns qb0' exited with 1") == 1 &&
+	CHECK(checks_count(log_text, "'resolvectl dns qb0' exited with 1") == 1 &&
 	      strstr(log_text, "is systemd-resolved running?"), "one warning with the fix:\n%s", log_text);
 	unsetenv("FAKE_RC");
 	dns_restore(&dns);
@@ -350,7 +341,7 @@ static void test_file_problem_once(void)
 		struct proto_config next = config_with((uint8_t)(20 + i), false);
 		dns_apply(&dns, &next);
 	}
-	CHECK(count(log_text, "dangling symlink") == 1 && strstr(log_text, "--resolv-conf none"),
+	CHECK(checks_count(log_text, "dangling symlink") == 1 && strstr(log_text, "--resolv-conf none"),
 	      "logged once with the fix:\n%s", log_text);
 	dns_restore(&dns);
 }

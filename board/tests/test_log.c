@@ -27,15 +27,6 @@ static void test_allow(void)
 	      "time 0 is a time like any other");
 }
 
-static size_t count(const char *text, const char *needle)
-{
-	size_t n = 0;
-
-	for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
-		n++;
-	return n;
-}
-
 static void test_output(void)
 {
 	char text[8192] = "";
@@ -47,7 +38,7 @@ static void test_output(void)
 	log_set_level(LOG_LEVEL_INFO);
 	for (int i = 0; i < 50; i++)
 		log_limited_msg(&limit, LOG_LEVEL_WARN, "dropped bundle %d", i);
-	CHECK(count(text, "dropped bundle") == 1 && strstr(text, "warn: dropped bundle 0\n"),
+	CHECK(checks_count(text, "dropped bundle") == 1 && strstr(text, "warn: dropped bundle 0\n"),
 	      "50 lines within 10 s: one logged:\n%s", text);
 	limit.logged_ms -= LOG_LIMIT_INTERVAL_MS;
 	log_limited_msg(&limit, LOG_LEVEL_WARN, "dropped bundle %d", 50);

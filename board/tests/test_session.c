@@ -436,15 +436,6 @@ static void test_offload(void)
 	CHECK(!session_offload(&s) && !fake.offload && fake.peer_calls == 2, "not offered: never on");
 }
 
-static size_t count_lines(const char *text, const char *needle)
-{
-	size_t n = 0;
-
-	for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
-		n++;
-	return n;
-}
-
 /* A host that repeats what makes the board log (HELLOs, a board HELLO, an
  * incompatible HELLO, malformed control, ERRORs, a CONFIG whose MTU is
  * clamped, a CONFIG that fails) gets one line of each kind per 10 s. */
@@ -491,8 +482,8 @@ static void test_log_rate_limit(void)
 		"host restarted the session", "cannot apply CONFIG",
 	};
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		CHECK(count_lines(text, kinds[i]) == 1, "'%s' logged %zu times, not once", kinds[i],
-		      count_lines(text, kinds[i]));
+		CHECK(checks_count(text, kinds[i]) == 1, "'%s' logged %zu times, not once", kinds[i],
+		      checks_count(text, kinds[i]));
 	log_set_output(NULL);
 	fclose(out);
 }

@@ -62,8 +62,12 @@ static bool in_path(const char *name, char *real, size_t real_len)
 void dns_facts_gather(struct dns_facts *facts)
 {
 	char real[PATH_MAX] = "";
+	struct stat st;
 
 	memset(facts, 0, sizeof(*facts));
+	facts->resolv_conf_link = !lstat(DEFAULT_RESOLV_CONF, &st) && S_ISLNK(st.st_mode);
+	if (facts->resolv_conf_link)
+		facts->resolv_conf_manager = resolv_link_manager(DEFAULT_RESOLV_CONF);
 	facts->resolved_running = !access(RESOLVED_DIR "/io.systemd.Resolve", F_OK) ||
 				  !access(RESOLVED_DIR "/resolv.conf", F_OK);
 	facts->have_resolvectl = in_path("resolvectl", NULL, 0);
@@ -74,9 +78,13 @@ void dns_facts_gather(struct dns_facts *facts)
 
 enum dns_mode dns_choose(const struct dns_facts *facts)
 {
-	if (facts->resolved_running && facts->have_resolvectl)
+	const char *manager = facts->resolv_conf_manager;
+
+	if (facts->resolved_running && facts->have_resolvectl && manager &&
+	    !strcmp(manager, "systemd-resolved"))
 		return DNS_RESOLVED;
-	if (facts->have_resolvconf)
+	if (facts->have_resolvconf &&
+	    (!facts->resolv_conf_link || (manager && !strcmp(manager, "resolvconf"))))
 		return DNS_RESOLVCONF;
 	return DNS_FILE;
 }
@@ -92,9 +100,9 @@ int dns_init(struct dns *dns, enum dns_mode mode, const char *file_path, const c
 		dns_facts_gather(&facts);
 		mode = dns_choose(&facts);
 		info("DNS: --resolv-conf auto chose %s (%s)", dns_mode_name(mode),
-		     mode == DNS_RESOLVED ? "systemd-resolved is running" :
-		     mode == DNS_RESOLVCONF ? "resolvconf is installed" :
-		     "no systemd-resolved or resolvconf");
+		     mode == DNS_RESOLVED ? "systemd-resolved runs and owns " DEFAULT_RESOLV_CONF :
+		     mode == DNS_RESOLVCONF ? "resolvconf is installed and owns " DEFAULT_RESOLV_CONF :
+		     "no systemd-resolved or resolvconf owns " DEFAULT_RESOLV_CONF);
 		if (mode == DNS_FILE)
 			file_path = DEFAULT_RESOLV_CONF;
 	}

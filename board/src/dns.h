@@ -30,6 +30,8 @@ struct dns_facts {
 	bool resolved_running;		/* /run/systemd/resolve/ has its socket */
 	bool have_resolvectl;		/* in PATH */
 	bool have_resolvconf;		/* in PATH, and not systemd's resolvectl alias */
+	bool resolv_conf_link;		/* /etc/resolv.conf is a symlink */
+	const char *resolv_conf_manager; /* whose directory it points into, or NULL */
 };
 
 struct dns {
@@ -45,7 +47,10 @@ struct dns {
 int dns_mode_parse(const char *text, enum dns_mode *mode);
 const char *dns_mode_name(enum dns_mode mode);
 void dns_facts_gather(struct dns_facts *facts);
-/* The mode auto picks (pure): resolved, resolvconf or file. */
+/* The mode auto picks (pure): resolved, resolvconf or file. A manager
+ * counts only where it owns /etc/resolv.conf: resolved when the file is its
+ * (e.g. not inside a network namespace with a file of its own), resolvconf
+ * when the file is its link or a plain file (openresolv writes it). */
 enum dns_mode dns_choose(const struct dns_facts *facts);
 
 /* mode DNS_AUTO is decided here (logged); file_path for DNS_FILE. -1 when

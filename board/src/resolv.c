@@ -82,6 +82,53 @@ const char *resolv_manager_of(const char *path)
 	return NULL;
 }
 
+/* Removes "." and ".." components of an absolute path in place, without
+ * asking the file system (for where a dangling symlink points). */
+static void clean_path(char *path)
+{
+	char *out = path;
+
+	for (char *p = path; *p;) {
+		while (*p == '/')
+			p++;
+		size_t len = strcspn(p, "/");
+		if (len == 1 && p[0] == '.') {
+			/* skip */
+		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
+			while (out > path && *--out != '/')
+				;
+		} else if (len) {
+			*out++ = '/';
+			memmove(out, p, len);
+			out += len;
+		}
+		p += len;
+	}
+	if (out == path)
+		*out++ = '/';
+	*out = '\0';
+}
+
+const char *resolv_link_manager(const char *path)
+{
+	char link[PATH_MAX], real[PATH_MAX], joined[PATH_MAX * 2];
+	ssize_t n = readlink(path, link, sizeof(link) - 1);
+
+	if (n <= 0)
+		return NULL;
+	link[n] = '\0';
+	if (realpath(path, real))
+		return resolv_manager_of(real);
+	if (link[0] == '/') {
+		snprintf(joined, sizeof(joined), "%s", link);
+	} else {
+		memcpy(real, path, strlen(path) + 1);
+		snprintf(joined, sizeof(joined), "%s/%s", dirname(real), link);
+	}
+	clean_path(joined);
+	return resolv_manager_of(joined);
+}
+
 /* dir/name into out; false when it does not fit. */
 static bool join_path(char *out, size_t out_len, const char *dir, const char *name)
 {
@@ -107,7 +154,7 @@ static int dangling_target(const char *path, char *target, size_t target_len, ch
 		memcpy(joined, link, (size_t)n + 1);
 	else if (!join_path(joined, sizeof(joined), dirname(scratch), link))
 		goto too_long;
-	const char *manager = resolv_manager_of(joined);
+	const char *manager = resolv_link_manager(path);
 	if (!manager) {
 		memcpy(scratch, joined, sizeof(joined));
 		memcpy(name, joined, sizeof(joined));

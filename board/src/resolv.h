@@ -36,6 +36,9 @@ size_t resolv_render(const struct proto_config *config, const char *ifname, char
  * directory is one of systemd-resolved's, resolvconf's, NetworkManager's,
  * ConnMan's...), or NULL. Pure. */
 const char *resolv_manager_of(const char *resolved_path);
+/* For a symlink at path: whose directory it points into (followed when it
+ * resolves, read as written when dangling), or NULL. */
+const char *resolv_link_manager(const char *path);
 /* Where writing path would write: path itself (a regular file or none yet),
  * or the file its symlink names when that is not another manager's and its
  * directory exists. 0, or -errno with the reason and the fix in err. */

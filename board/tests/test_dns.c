@@ -84,14 +84,22 @@ static void test_choose(void)
 
 	CHECK(dns_choose(&facts) == DNS_FILE, "nothing: file");
 	facts.have_resolvconf = true;
-	CHECK(dns_choose(&facts) == DNS_RESOLVCONF, "resolvconf installed: resolvconf");
+	CHECK(dns_choose(&facts) == DNS_RESOLVCONF, "resolvconf installed, a plain resolv.conf (openresolv): resolvconf");
+	facts.resolv_conf_link = true;
+	CHECK(dns_choose(&facts) == DNS_FILE, "resolvconf installed, resolv.conf a link elsewhere: file");
+	facts.resolv_conf_manager = "resolvconf";
+	CHECK(dns_choose(&facts) == DNS_RESOLVCONF, "resolv.conf resolvconf's link: resolvconf");
 	facts.have_resolvectl = true;
-	CHECK(dns_choose(&facts) == DNS_RESOLVCONF, "resolvectl without resolved running: resolvconf");
 	facts.resolved_running = true;
-	CHECK(dns_choose(&facts) == DNS_RESOLVED, "resolved running: resolved");
-	facts.have_resolvectl = false;
+	CHECK(dns_choose(&facts) == DNS_RESOLVCONF, "resolved runs but resolv.conf is resolvconf's: resolvconf");
+	facts.resolv_conf_manager = "systemd-resolved";
+	CHECK(dns_choose(&facts) == DNS_RESOLVED, "resolved runs and owns resolv.conf: resolved");
+	facts.resolved_running = false;
 	facts.have_resolvconf = false;
-	CHECK(dns_choose(&facts) == DNS_FILE, "resolved running but no resolvectl: file");
+	CHECK(dns_choose(&facts) == DNS_FILE, "resolv.conf resolved's but resolved stopped: file (which refuses it)");
+	facts = (struct dns_facts){ .resolved_running = true, .have_resolvectl = true };
+	CHECK(dns_choose(&facts) == DNS_FILE,
+	      "resolved runs but resolv.conf is a plain file (a network namespace's own): file");
 
 	CHECK(!strcmp(resolv_manager_of("/run/systemd/resolve/stub-resolv.conf"), "systemd-resolved"),
 	      "resolved's directory");
@@ -99,6 +107,20 @@ static void test_choose(void)
 	CHECK(!strcmp(resolv_manager_of("/run/NetworkManager/resolv.conf"), "NetworkManager"), "NM's");
 	CHECK(!resolv_manager_of("/tmp/resolv.conf") && !resolv_manager_of("/etc/resolv.conf") &&
 	      !resolv_manager_of("/run/systemd/resolved.conf"), "plain places are nobody's");
+
+	/* Debian's relative link, dangling while resolved is stopped. */
+	char up[512] = "";
+	for (const char *p = dir; *p; p++)
+		if (*p == '/')
+			strcat(up, "../");
+	char link[600];
+	snprintf(link, sizeof(link), "%s../run/systemd/resolve/stub-resolv.conf", up);
+	CHECK(!symlink(link, at("relative.conf")), "symlink");
+	const char *manager = resolv_link_manager(at("relative.conf"));
+	CHECK(manager && !strcmp(manager, "systemd-resolved"), "a relative dangling link into resolved's directory: %s",
+	      manager ? manager : "nobody's");
+	CHECK(!symlink("tmp/resolv.conf", at("plain-link.conf")) && !resolv_link_manager(at("plain-link.conf")),
+	      "a link to a plain place is nobody's");
 }
 
 static void file_init(struct resolv *resolv, const char *path)

@@ -87,7 +87,9 @@ expect "--route-mode sideways" 2 "--route-mode" flag -- "$QBNETD" --route-mode s
 expect "--route-mode metric:x" 2 "--route-mode" flag -- "$QBNETD" --route-mode metric:x
 expect "--route-mode metric:4294967296" 2 "--route-mode" flag -- "$QBNETD" --route-mode metric:4294967296
 expect "--resolv-conf ''" 2 "--resolv-conf" flag -- "$QBNETD" --resolv-conf ""
+expect "--resolv-conf resolv.conf (no mode, no '/')" 2 "--resolv-conf" flag -- "$QBNETD" --resolv-conf resolv.conf
 expect "--state-dir ''" 2 "--state-dir" flag -- "$QBNETD" --state-dir ""
+expect "--pid-file qbnetd.pid (relative)" 2 "--pid-file" flag -- "$QBNETD" --pid-file qbnetd.pid
 expect "--max-bundle 100" 2 "--max-bundle" flag -- "$QBNETD" --max-bundle 100
 expect "--max-bundle 2000000" 2 "--max-bundle" flag -- "$QBNETD" --max-bundle 2000000
 expect "--max-bundle -5" 2 "--max-bundle" flag -- "$QBNETD" --max-bundle -5

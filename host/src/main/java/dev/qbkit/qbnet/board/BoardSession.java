@@ -11,6 +11,7 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.event.Level;
 
 import dev.qbkit.qbnet.Version;
+import dev.qbkit.qbnet.control.BoardStatus;
 import dev.qbkit.qbnet.forward.BoardForwards;
 import dev.qbkit.qbnet.forward.ForwardSpec;
 import dev.qbkit.qbnet.link.BundleDrop;
@@ -30,6 +31,7 @@ import dev.qbkit.qbnet.nat.LogLimiter;
 import dev.qbkit.qbnet.nat.Nat;
 import dev.qbkit.qbnet.nat.NatConfig;
 import dev.qbkit.qbnet.nat.Stats;
+import dev.qbkit.qbnet.platform.EchoSenders;
 
 public final class BoardSession implements Link.Handler {
     private static final Logger log = LoggerFactory.getLogger(BoardSession.class);
@@ -325,7 +327,7 @@ public final class BoardSession implements Link.Handler {
                 nat.close();
             }
             mtu = newMtu;
-            nat = new Nat(natConfig.withMtu(mtu), loop, output, stats, dnsUpstreams);
+            nat = new Nat(natConfig.withMtu(mtu), loop, output, stats, dnsUpstreams, EchoSenders::forBoard);
             forwards = new BoardForwards(name, loop, nat);
             for (ForwardSpec spec : held)
                 addForwardQuietly(spec);

@@ -19,6 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.qbkit.qbnet.link.Link;
+import dev.qbkit.qbnet.control.BoardStatus;
 import dev.qbkit.qbnet.control.ControlRequest;
 import dev.qbkit.qbnet.control.ControlServer;
 import dev.qbkit.qbnet.control.StatusReport;

@@ -11,7 +11,7 @@ import java.util.concurrent.Callable;
 
 import com.google.gson.GsonBuilder;
 
-import dev.qbkit.qbnet.board.BoardStatus;
+import dev.qbkit.qbnet.control.BoardStatus;
 import dev.qbkit.qbnet.control.ControlClient;
 import dev.qbkit.qbnet.control.ControlRequest;
 import dev.qbkit.qbnet.control.StatusReport;

@@ -4,8 +4,6 @@ package dev.qbkit.qbnet.control;
 
 import java.util.List;
 
-import dev.qbkit.qbnet.board.BoardStatus;
-
 public record StatusReport(String version, String link, long uptimeSeconds, List<BoardStatus> boards,
         List<ForwardState> forwards, Jvm jvm) {
 

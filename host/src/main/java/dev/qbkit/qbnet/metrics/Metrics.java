@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-import dev.qbkit.qbnet.board.BoardStatus;
+import dev.qbkit.qbnet.control.BoardStatus;
 import dev.qbkit.qbnet.control.StatusReport;
 import dev.qbkit.qbnet.nat.Counter;
 

@@ -33,7 +33,9 @@ public final class Nat implements NatContext {
     private int ipId;
     private final LogLimiter logLimiter = new LogLimiter();
 
-    public Nat(NatConfig config, EventLoop loop, PacketOutput output, Stats stats, DnsUpstreams dnsUpstreams) {
+    /** @param echoSenders opens the host's way of sending the board's pings (platform/EchoSenders) */
+    public Nat(NatConfig config, EventLoop loop, PacketOutput output, Stats stats, DnsUpstreams dnsUpstreams,
+            EchoSender.Factory echoSenders) {
         this.config = config;
         this.loop = loop;
         this.output = output;
@@ -44,7 +46,7 @@ public final class Nat implements NatContext {
         this.tcp = new TcpTable(this, policy, () -> new NioTcpSocket(loop), random::nextInt, dnsUpstreams::servers);
         this.udp = new UdpTable(this, loop, policy, dns);
         this.icmp = new IcmpTable(this, policy);
-        icmp.setSender(dev.qbkit.qbnet.platform.EchoSenders.forBoard(loop, icmp));
+        icmp.setSender(echoSenders.open(loop, icmp));
     }
 
     /** Handles one IP packet from the board. */

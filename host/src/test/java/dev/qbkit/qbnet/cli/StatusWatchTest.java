@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.qbkit.qbnet.Main;
-import dev.qbkit.qbnet.board.BoardStatus;
+import dev.qbkit.qbnet.control.BoardStatus;
 import dev.qbkit.qbnet.control.ControlRequest;
 import dev.qbkit.qbnet.control.ControlServer;
 import dev.qbkit.qbnet.control.StatusReport;

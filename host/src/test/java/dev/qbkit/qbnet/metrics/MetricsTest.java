@@ -21,7 +21,7 @@ import java.util.stream.Collectors;
 
 import org.junit.jupiter.api.Test;
 
-import dev.qbkit.qbnet.board.BoardStatus;
+import dev.qbkit.qbnet.control.BoardStatus;
 import dev.qbkit.qbnet.control.StatusReport;
 import dev.qbkit.qbnet.nat.Counter;
 

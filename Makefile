@@ -3,7 +3,7 @@
 #   make demo    the main job: a simulated board fetches from a local server through qbnet
 #   make test    every test (unit, sanitizers, fuzz smoke, cross builds, namespaces, USB VM, robustness)
 #   make soak    the stress mix for SOAK_SECONDS (default 600), with figures
-#   make fuzz    long libFuzzer runs (FUZZ_SECONDS per target) and the host property tests x FUZZ_TRIES_FACTOR
+#   make fuzz    long fuzzing runs, FUZZ_SECONDS per target: the board's libFuzzer targets, the host's Jazzer @FuzzTests
 #   make bench   benchmarks against slirp4netns and pasta; writes doc/PERFORMANCE.md
 #   make dist    host packages for Linux (runtime image + launcher, tarball, .deb) in host/target/dist
 # Targets that need packages install them first (tests/deps.sh, Debian 12/13, root).
@@ -99,15 +99,14 @@ test-robust: deps-test deps-usb all
 bench: deps-bench all
 	bench/bench.sh
 
-# The host's robustness properties (jqwik, @Tag robust) with FUZZ_TRIES_FACTOR times their tries.
-FUZZ_TRIES_FACTOR ?= 20
+# Fuzzing for FUZZ_SECONDS per target: the board's libFuzzer targets, then every Jazzer @FuzzTest
+# of the host (tests/fuzz-host.sh; `make test` replays their regression inputs).
+FUZZ_SECONDS ?= 300
+export FUZZ_SECONDS
 
 fuzz: deps-test
 	$(MAKE) -C board fuzz
-	@echo "== host property tests, tries x $(FUZZ_TRIES_FACTOR)"
-	@cd host && $(MVN) test -Dgroups=robust -Dqbnet.tries.factor=$(FUZZ_TRIES_FACTOR) > target/fuzz-properties.log 2>&1; \
-		rc=$$?; grep '^robust-property' target/fuzz-properties.log; \
-		if [ $$rc != 0 ]; then tail -n 80 target/fuzz-properties.log; exit 1; fi
+	tests/fuzz-host.sh
 
 clean:
 	$(MAKE) -C board clean

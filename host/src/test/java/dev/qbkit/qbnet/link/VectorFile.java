@@ -11,20 +11,20 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 
-final class VectorFile {
-    record Entry(String key, String value) {
+public final class VectorFile {
+    public record Entry(String key, String value) {
     }
 
-    record Vector(String kind, String name, List<Entry> entries) {
-        String get(String key) {
+    public record Vector(String kind, String name, List<Entry> entries) {
+        public String get(String key) {
             return entries.stream().filter(e -> e.key.equals(key)).map(Entry::value).findFirst().orElse(null);
         }
 
-        List<String> getAll(String key) {
+        public List<String> getAll(String key) {
             return entries.stream().filter(e -> e.key.equals(key)).map(Entry::value).toList();
         }
 
-        byte[] hex() {
+        public byte[] hex() {
             return HexFormat.of().parseHex(get("hex"));
         }
 
@@ -43,7 +43,7 @@ final class VectorFile {
         return Path.of(configured != null ? configured : "../doc/vectors/link-v1.txt");
     }
 
-    static List<Vector> load(String kind) {
+    public static List<Vector> load(String kind) {
         List<Vector> vectors = new ArrayList<>();
         try {
             String name = null;

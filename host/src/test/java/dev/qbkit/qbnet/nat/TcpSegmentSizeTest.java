@@ -1,7 +1,7 @@
 // Segments to the board fit the link MTU even when they carry SACK blocks
 // (RFC 6691: options come out of the MSS): the board drops any IP frame over
 // the MTU, so an oversized segment would be lost on every retransmission.
-// Found by NatPropertyTest.
+// Found by the NAT property test (now NatFuzzTest).
 package dev.qbkit.qbnet.nat;
 
 import static dev.qbkit.qbnet.nat.Segment.A;

@@ -5,11 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
+
 import org.junit.jupiter.api.Test;
 
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.constraints.IntRange;
+import com.code_intelligence.jazzer.junit.FuzzTest;
+
+import dev.qbkit.qbnet.robust.FuzzInput;
 
 class UsbIdTest {
     @Test
@@ -39,15 +41,18 @@ class UsbIdTest {
         assertTrue(e.getMessage().contains(expected), e.getMessage());
     }
 
-    @Property
-    void printsWhatItParses(@ForAll @IntRange(min = 1, max = 0xFFFF) int vendor,
-            @ForAll @IntRange(min = 0, max = 0xFFFF) int product) {
-        UsbId id = new UsbId(vendor, product);
+    /** Input: vendor (1..0xFFFF), product. */
+    @FuzzTest
+    void printsWhatItParses(byte[] data) {
+        FuzzInput in = new FuzzInput(data);
+        UsbId id = new UsbId(in.between(1, 0xFFFF), in.u16());
         assertEquals(id, UsbId.parse(id.toString()));
     }
 
-    @Property
-    void anyTextParsesOrSaysWhy(@ForAll String text) {
+    /** Input: the text, as UTF-8 (malformed sequences become U+FFFD, which must be refused like any junk). */
+    @FuzzTest
+    void anyTextParsesOrSaysWhy(byte[] data) {
+        String text = new String(data, StandardCharsets.UTF_8);
         try {
             UsbId id = UsbId.parse(text);
             assertTrue(id.vendor() > 0);

@@ -5,7 +5,6 @@
 package dev.qbkit.qbnet.usb;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -39,7 +38,7 @@ public final class UsbLink implements Link, UsbTransfer.Owner {
     private static final int MAX_ERROR_ROUNDS = 5;
     private static final long ERROR_RETRY_NANOS = 200_000_000L;
 
-    private final UsbBoard board;
+    private final UsbIo usb;
     private final EventLoop loop;
     private final Executor blockingWork;
     private final Runnable onReleased;
@@ -80,13 +79,18 @@ public final class UsbLink implements Link, UsbTransfer.Owner {
      */
     public UsbLink(UsbBoard board, EventLoop loop, Executor blockingWork, int maxReceive, int peerMaxBundle,
             Runnable onReleased) {
-        this.board = board;
+        this(UsbIo.forBoard(board), loop, blockingWork, maxReceive, peerMaxBundle, onReleased);
+    }
+
+    /** Over {@code usb}: libusb on a board, or a test's fake. */
+    UsbLink(UsbIo usb, EventLoop loop, Executor blockingWork, int maxReceive, int peerMaxBundle, Runnable onReleased) {
+        this.usb = usb;
         this.loop = loop;
         this.blockingWork = blockingWork;
         this.onReleased = onReleased;
-        this.description = "usb " + board.location();
+        this.description = "usb " + usb.location();
         this.maxReceive = maxReceive;
-        int packet = board.qbnetInterface().inMaxPacket();
+        int packet = usb.qbnetInterface().inMaxPacket();
         this.readSize = (maxReceive + packet - 1) / packet * packet;
         this.softLimit = (long) (OUT_TRANSFERS + 2) * Math.max(peerMaxBundle, Bundles.INITIAL_MAX);
         this.hardLimit = 64L * Bundles.ABSOLUTE_MAX;
@@ -102,12 +106,11 @@ public final class UsbLink implements Link, UsbTransfer.Owner {
     public void start(Handler h) {
         this.handler = h;
         writability.start(h);
-        QbnetInterface iface = board.qbnetInterface();
-        MemorySegment handle = board.handle();
+        QbnetInterface iface = usb.qbnetInterface();
         for (int i = 0; i < IN_TRANSFERS; i++)
-            reads.add(UsbTransfer.bulkIn(this, handle, iface.inEndpoint(), readMemory.allocate(readSize, 64)));
+            reads.add(UsbTransfer.bulkIn(usb, this, iface.inEndpoint(), readMemory.allocate(readSize, 64)));
         for (int i = 0; i < OUT_TRANSFERS; i++) {
-            UsbTransfer t = UsbTransfer.bulkOut(this, handle, iface.outEndpoint());
+            UsbTransfer t = UsbTransfer.bulkOut(usb, this, iface.outEndpoint());
             writes.add(t);
             idleWrites.add(t);
         }
@@ -126,10 +129,6 @@ public final class UsbLink implements Link, UsbTransfer.Owner {
     @Override
     public String description() {
         return description;
-    }
-
-    public UsbBoard board() {
-        return board;
     }
 
     // ---- completions: event thread, then the board loop -------------------
@@ -258,7 +257,7 @@ public final class UsbLink implements Link, UsbTransfer.Owner {
         log.warn("{}: endpoint 0x{} stalled; clearing the halt", description, Integer.toHexString(t.endpoint()));
         int endpoint = t.endpoint();
         blockingWork.execute(() -> {
-            int rc = closed ? LibUsb.SUCCESS : LibUsb.clearHalt(board.handle(), endpoint);
+            int rc = closed ? LibUsb.SUCCESS : usb.clearHalt(endpoint);
             loop.execute(() -> haltCleared(in, rc));
         });
     }
@@ -314,7 +313,7 @@ public final class UsbLink implements Link, UsbTransfer.Owner {
 
     /** Moves queued bundles into free OUT transfers. */
     private void pump() {
-        int packet = board.qbnetInterface().outMaxPacket();
+        int packet = usb.qbnetInterface().outMaxPacket();
         while (!closed && !clearingOutHalt && !errorRetry.isArmed() && !queue.isEmpty() && !idleWrites.isEmpty()) {
             ByteBuffer bundle = queue.poll();
             UsbTransfer t = idleWrites.poll();
@@ -390,7 +389,7 @@ public final class UsbLink implements Link, UsbTransfer.Owner {
                 t.free();
             for (UsbTransfer t : writes)
                 t.free();
-            board.close();
+            usb.close();
             readMemory.close();
         } catch (RuntimeException e) {
             log.warn("{}: releasing the device: {}", description, e.toString());

@@ -8,7 +8,6 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodType;
 import java.nio.ByteBuffer;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -25,11 +24,10 @@ final class UsbTransfer {
         void onTransferDone(UsbTransfer transfer);
     }
 
-    private static final MemorySegment CALLBACK_STUB = LibUsb.upcall(UsbTransfer.class, "callback",
-            MethodType.methodType(void.class, MemorySegment.class), LibUsb.TRANSFER_CALLBACK);
     /** Allocated transfers by native address: how the one static callback finds its Java object. */
     private static final ConcurrentHashMap<Long, UsbTransfer> LIVE = new ConcurrentHashMap<>();
 
+    private final UsbIo io;
     private final MemorySegment struct;
     private final Owner owner;
     private final int endpoint;
@@ -41,35 +39,36 @@ final class UsbTransfer {
     private int actualLength;
     private boolean freed;
 
-    private UsbTransfer(Owner owner, MemorySegment handle, int endpoint, MemorySegment readBuffer) {
-        MemorySegment raw = LibUsb.allocTransfer();
+    private UsbTransfer(UsbIo io, Owner owner, int endpoint, MemorySegment readBuffer) {
+        MemorySegment raw = io.allocTransfer();
         if (raw.equals(MemorySegment.NULL))
             throw new OutOfMemoryError("libusb_alloc_transfer failed");
+        this.io = io;
         this.struct = raw.reinterpret(LibUsbStructs.TRANSFER.byteSize());
         this.owner = owner;
         this.endpoint = endpoint;
         this.readView = readBuffer == null ? null : readBuffer.asByteBuffer();
-        struct.set(ADDRESS, LibUsbStructs.TRANSFER_DEV_HANDLE, handle);
+        struct.set(ADDRESS, LibUsbStructs.TRANSFER_DEV_HANDLE, io.handle());
         struct.set(JAVA_BYTE, LibUsbStructs.TRANSFER_ENDPOINT, (byte) endpoint);
         struct.set(JAVA_BYTE, LibUsbStructs.TRANSFER_TYPE, (byte) LibUsb.TRANSFER_TYPE_BULK);
         struct.set(JAVA_INT, LibUsbStructs.TRANSFER_TIMEOUT, 0); // bulk: no timeout, liveness is the session's
-        struct.set(ADDRESS, LibUsbStructs.TRANSFER_CALLBACK, CALLBACK_STUB);
+        struct.set(ADDRESS, LibUsbStructs.TRANSFER_CALLBACK, io.transferCallback());
         struct.set(ADDRESS, LibUsbStructs.TRANSFER_USER_DATA, MemorySegment.NULL);
         struct.set(JAVA_INT, LibUsbStructs.TRANSFER_NUM_ISO_PACKETS, 0);
         LIVE.put(struct.address(), this);
     }
 
     /** A bulk read from {@code endpoint} into {@code buffer} (whole segment). */
-    static UsbTransfer bulkIn(Owner owner, MemorySegment handle, int endpoint, MemorySegment buffer) {
-        UsbTransfer t = new UsbTransfer(owner, handle, endpoint, buffer);
+    static UsbTransfer bulkIn(UsbIo io, Owner owner, int endpoint, MemorySegment buffer) {
+        UsbTransfer t = new UsbTransfer(io, owner, endpoint, buffer);
         t.struct.set(JAVA_BYTE, LibUsbStructs.TRANSFER_FLAGS, (byte) 0);
         t.struct.set(ADDRESS, LibUsbStructs.TRANSFER_BUFFER, buffer);
         t.struct.set(JAVA_INT, LibUsbStructs.TRANSFER_LENGTH, (int) buffer.byteSize());
         return t;
     }
 
-    static UsbTransfer bulkOut(Owner owner, MemorySegment handle, int endpoint) {
-        return new UsbTransfer(owner, handle, endpoint, null);
+    static UsbTransfer bulkOut(UsbIo io, Owner owner, int endpoint) {
+        return new UsbTransfer(io, owner, endpoint, null);
     }
 
     int endpoint() {
@@ -99,8 +98,9 @@ final class UsbTransfer {
     }
 
     int submit() {
-        return LibUsb.submitTransfer(struct);
+        return io.submitTransfer(struct);
     }
+
 
     /**
      * Points this OUT transfer at {@code data} (a direct buffer, position to
@@ -117,7 +117,7 @@ final class UsbTransfer {
 
     /** Asks libusb to cancel; the callback still comes (CANCELLED, or whatever finished first). */
     int cancel() {
-        return LibUsb.cancelTransfer(struct);
+        return io.cancelTransfer(struct);
     }
 
     /** Frees the native struct; only when it is not in flight (its callback has run). */
@@ -126,7 +126,7 @@ final class UsbTransfer {
             return;
         freed = true;
         LIVE.remove(struct.address());
-        LibUsb.freeTransfer(struct);
+        io.freeTransfer(struct);
         bundle = null;
     }
 

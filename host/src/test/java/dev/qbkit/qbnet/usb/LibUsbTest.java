@@ -55,14 +55,66 @@ class LibUsbTest {
     void transfersAllocateAndFree() throws Exception {
         UsbContext context = UsbContext.open(0);
         try {
-            UsbTransfer t = UsbTransfer.bulkOut(transfer -> {
-            }, java.lang.foreign.MemorySegment.NULL, 0x02);
+            UsbTransfer t = UsbTransfer.bulkOut(new UnboundIo(), transfer -> {
+            }, 0x02);
             t.setOut(java.nio.ByteBuffer.allocateDirect(512), true);
             assertFalse(t.isIn());
             t.free();
             t.free(); // idempotent
         } finally {
             context.close();
+        }
+    }
+
+    /** libusb's transfer calls, for a transfer bound to no device. */
+    private static final class UnboundIo implements UsbIo {
+        @Override
+        public String location() {
+            return "none";
+        }
+
+        @Override
+        public QbnetInterface qbnetInterface() {
+            return new QbnetInterface(0, 0, 0x81, 512, 0x02, 512);
+        }
+
+        @Override
+        public java.lang.foreign.MemorySegment handle() {
+            return java.lang.foreign.MemorySegment.NULL;
+        }
+
+        @Override
+        public java.lang.foreign.MemorySegment allocTransfer() {
+            return LibUsb.allocTransfer();
+        }
+
+        @Override
+        public java.lang.foreign.MemorySegment transferCallback() {
+            return UsbIo.CallbackStub.STUB;
+        }
+
+        @Override
+        public int submitTransfer(java.lang.foreign.MemorySegment transfer) {
+            return LibUsb.submitTransfer(transfer);
+        }
+
+        @Override
+        public int cancelTransfer(java.lang.foreign.MemorySegment transfer) {
+            return LibUsb.cancelTransfer(transfer);
+        }
+
+        @Override
+        public void freeTransfer(java.lang.foreign.MemorySegment transfer) {
+            LibUsb.freeTransfer(transfer);
+        }
+
+        @Override
+        public int clearHalt(int endpoint) {
+            return LibUsb.ERROR_NOT_SUPPORTED;
+        }
+
+        @Override
+        public void close() {
         }
     }
 }

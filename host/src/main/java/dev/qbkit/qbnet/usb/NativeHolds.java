@@ -1,12 +1,13 @@
 // Who still needs a USB link's native memory (transfer structs, read buffers,
-// the device handle): the open link itself, and every transfer in flight. The
-// one that lets go last, on whichever thread, is the one that frees it.
+// the device handle): the open link itself, and every transfer in flight or
+// whose completion is still being handled. The one that lets go last, on
+// whichever thread, is the one that frees it.
 package dev.qbkit.qbnet.usb;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
 final class NativeHolds {
-    /** The link's own hold (given up when close() has cancelled everything) plus one per transfer in flight. */
+    /** The link's own hold (given up when close() has cancelled everything) plus one per transfer out. */
     private final AtomicInteger holds = new AtomicInteger(1);
 
     /** Before a transfer is submitted; only while the link still holds its own. */
@@ -24,7 +25,10 @@ final class NativeHolds {
         drop();
     }
 
-    /** A transfer's callback came in. @return true when this was the last hold: free everything now */
+    /**
+     * A transfer's completion is over: handled on the loop, or dropped because
+     * the link had closed. @return true when this was the last hold: free everything now
+     */
     boolean transferReturned() {
         return drop();
     }

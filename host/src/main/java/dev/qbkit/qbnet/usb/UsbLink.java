@@ -1,7 +1,7 @@
 // The link over USB bulk endpoints: one bundle per transfer each way, several
 // reads and writes in flight, completions handed from the USB event thread to
 // the board's loop; on close every transfer is cancelled, and freed once the
-// close is over and the last callback is in (NativeHolds decides which comes last).
+// close is over and the last completion is handled (NativeHolds decides which comes last).
 package dev.qbkit.qbnet.usb;
 
 import java.lang.foreign.Arena;
@@ -133,22 +133,42 @@ public final class UsbLink implements Link, UsbTransfer.Owner {
 
     // ---- completions: event thread, then the board loop -------------------
 
-    /** On the USB event thread: hand the result to the board loop, or finish a close. */
+    /**
+     * On the USB event thread: hand the result to the board loop, which gives
+     * the transfer's hold back once it has handled it. A closed link handles
+     * nothing: the hold goes back here (or in close(), whichever claims it).
+     */
     @Override
     public void onTransferDone(UsbTransfer t) {
-        if (holds.transferReturned())
-            blockingWork.execute(this::release); // the link closed and this was the last transfer out
-        else if (!closed)
+        if (!closed)
             loop.execute(() -> completed(t));
+        else if (t.claimCompletion())
+            returnHold();
     }
 
+    /**
+     * On the loop. The transfer's hold is given back only after the handler
+     * returned: a close inside onBundle must not free the buffer being parsed.
+     */
     private void completed(UsbTransfer t) {
-        if (closed)
-            return; // the link's memory may be gone already: touch nothing
-        if (t.isIn())
-            readDone(t);
-        else
-            writeDone(t);
+        if (!t.claimCompletion())
+            return; // close() gave its hold back already: the memory may be gone, touch nothing
+        try {
+            if (closed)
+                return;
+            if (t.isIn())
+                readDone(t);
+            else
+                writeDone(t);
+        } finally {
+            returnHold();
+        }
+    }
+
+    /** A completion is over; the last hold out frees the native side. */
+    private void returnHold() {
+        if (holds.transferReturned())
+            blockingWork.execute(this::release);
     }
 
     private void readDone(UsbTransfer t) {
@@ -373,6 +393,14 @@ public final class UsbLink implements Link, UsbTransfer.Owner {
         queuedBytes = 0;
         if (handler != null)
             handler.onClosed(reason);
+        // Completions queued for the loop but not handled yet will find the link closed: their holds
+        // go back now, so the release never waits on loop tasks that may not run (the loop may end).
+        for (UsbTransfer t : reads)
+            if (t.claimCompletion())
+                holds.transferReturned(); // never the last: the link still holds its own
+        for (UsbTransfer t : writes)
+            if (t.claimCompletion())
+                holds.transferReturned();
         // Only now, with every cancel call over, may a late callback be the one that frees the transfers.
         if (holds.linkClosed())
             blockingWork.execute(this::release);

@@ -1,6 +1,7 @@
 // One libusb bulk transfer: the native struct from libusb_alloc_transfer, the
 // memory it points at (its own read buffer, or the session's bundle kept
-// reachable until the callback), and the route of its callback to its owner.
+// reachable until the callback), the route of its callback to its owner, and
+// whether a completion is still waiting to be handled on the board's loop.
 package dev.qbkit.qbnet.usb;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
@@ -10,6 +11,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,6 +40,8 @@ final class UsbTransfer {
     private int status;
     private int actualLength;
     private boolean freed;
+    /** Completed on the event thread and not yet handled, nor taken back by the link's close. */
+    private final AtomicBoolean completionPending = new AtomicBoolean();
 
     private UsbTransfer(UsbIo io, Owner owner, int endpoint, MemorySegment readBuffer) {
         MemorySegment raw = io.allocTransfer();
@@ -101,6 +105,14 @@ final class UsbTransfer {
         return io.submitTransfer(struct);
     }
 
+    /**
+     * Takes the completion the event thread recorded, once: either the loop
+     * handles it, or the link's close gives its hold back. False when the
+     * other one already did.
+     */
+    boolean claimCompletion() {
+        return completionPending.compareAndSet(true, false);
+    }
 
     /**
      * Points this OUT transfer at {@code data} (a direct buffer, position to
@@ -140,6 +152,7 @@ final class UsbTransfer {
         try {
             t.status = t.struct.get(JAVA_INT, LibUsbStructs.TRANSFER_STATUS);
             t.actualLength = t.struct.get(JAVA_INT, LibUsbStructs.TRANSFER_ACTUAL_LENGTH);
+            t.completionPending.set(true);
             t.owner.onTransferDone(t);
         } catch (Throwable e) {
             log.error("transfer callback failed: {}", e.toString(), e);

@@ -24,8 +24,14 @@ final class WindowsEchoReply {
     static final long V4_DATA_SIZE = 12;
     static final long V4_DATA = 16;
 
-    /** ICMPV6_ECHO_REPLY: packed IPV6_ADDRESS_EX (26 bytes), Status, RoundTripTime; the data follows at 36. */
-    static final long V6_STATUS = 26;
+    /**
+     * ICMPV6_ECHO_REPLY: IPV6_ADDRESS_EX Address is declared under pshpack1
+     * (USHORT port, ULONG flowinfo, USHORT addr[8], ULONG scope id: 26 bytes,
+     * no padding), but the reply struct itself has default packing, so ULONG
+     * Status is aligned to 4: offset 28, not 26. RoundTripTime at 32; the
+     * struct is 36 bytes and the echoed data follows it.
+     */
+    static final long V6_STATUS = 28;
     static final long V6_DATA = 36;
 
     private WindowsEchoReply() {

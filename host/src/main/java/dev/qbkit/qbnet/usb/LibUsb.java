@@ -5,6 +5,7 @@ package dev.qbkit.qbnet.usb;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_CHAR;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
@@ -13,6 +14,7 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
@@ -69,6 +71,19 @@ final class LibUsb {
     static final String[] SPEED_NAMES = { "unknown speed", "low speed (1.5 Mb/s)", "full speed (12 Mb/s)",
             "high speed (480 Mb/s)", "SuperSpeed (5 Gb/s)", "SuperSpeed+ (10 Gb/s)", "SuperSpeed+ (20 Gb/s)" };
 
+    /**
+     * C {@code unsigned char} / {@code uint8_t} arguments (endpoints, request
+     * types, descriptor indexes). FFM has no unsigned 8-bit carrier and
+     * sign-extends JAVA_BYTE, so endpoint 0x81 reached a callee that relies on
+     * its caller's extension (code from clang on x86-64, the Apple arm64 ABI)
+     * as 0xFFFFFF81. They go as a zero-extended int: each such argument here is
+     * passed in a register or a whole stack slot on every ABI qbnet runs on,
+     * where that is what C expects of an unsigned char.
+     */
+    static final ValueLayout U8 = JAVA_INT;
+    /** C {@code uint16_t} arguments: JAVA_CHAR, FFM's one unsigned carrier, zero-extended. */
+    static final ValueLayout U16 = JAVA_CHAR;
+
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LIB = load();
     /** C ssize_t/size_t, widened to long by {@link #getDeviceList}. */
@@ -102,11 +117,11 @@ final class LibUsb {
     private static final MethodHandle CLAIM_INTERFACE = function("libusb_claim_interface", JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle RELEASE_INTERFACE = function("libusb_release_interface", JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle SET_ALT_SETTING = function("libusb_set_interface_alt_setting", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
-    private static final MethodHandle CLEAR_HALT = function("libusb_clear_halt", JAVA_INT, ADDRESS, JAVA_BYTE);
-    private static final MethodHandle CONTROL_TRANSFER = function("libusb_control_transfer", JAVA_INT, ADDRESS, JAVA_BYTE,
-            JAVA_BYTE, JAVA_SHORT, JAVA_SHORT, ADDRESS, JAVA_SHORT, JAVA_INT);
+    private static final MethodHandle CLEAR_HALT = function("libusb_clear_halt", JAVA_INT, ADDRESS, U8);
+    private static final MethodHandle CONTROL_TRANSFER = function("libusb_control_transfer", JAVA_INT, ADDRESS, U8, U8,
+            U16, U16, ADDRESS, U16, JAVA_INT);
     private static final MethodHandle GET_STRING_ASCII = function("libusb_get_string_descriptor_ascii", JAVA_INT, ADDRESS,
-            JAVA_BYTE, ADDRESS, JAVA_INT);
+            U8, ADDRESS, JAVA_INT);
     private static final MethodHandle ALLOC_TRANSFER = function("libusb_alloc_transfer", ADDRESS, JAVA_INT);
     private static final MethodHandle FREE_TRANSFER = procedure("libusb_free_transfer", ADDRESS);
     private static final MethodHandle SUBMIT_TRANSFER = function("libusb_submit_transfer", JAVA_INT, ADDRESS);
@@ -409,7 +424,7 @@ final class LibUsb {
 
     static int clearHalt(MemorySegment handle, int endpoint) {
         try {
-            return (int) CLEAR_HALT.invokeExact(handle, (byte) endpoint);
+            return (int) CLEAR_HALT.invokeExact(handle, endpoint & 0xff);
         } catch (Throwable t) {
             throw fail(t);
         }
@@ -419,8 +434,8 @@ final class LibUsb {
     static int controlTransfer(MemorySegment handle, int requestType, int request, int value, int index,
             MemorySegment data, int length, int timeoutMillis) {
         try {
-            return (int) CONTROL_TRANSFER.invokeExact(handle, (byte) requestType, (byte) request, (short) value,
-                    (short) index, data, (short) length, timeoutMillis);
+            return (int) CONTROL_TRANSFER.invokeExact(handle, requestType & 0xff, request & 0xff, (char) value,
+                    (char) index, data, (char) length, timeoutMillis);
         } catch (Throwable t) {
             throw fail(t);
         }
@@ -428,7 +443,7 @@ final class LibUsb {
 
     static int stringDescriptorAscii(MemorySegment handle, int index, MemorySegment data, int length) {
         try {
-            return (int) GET_STRING_ASCII.invokeExact(handle, (byte) index, data, length);
+            return (int) GET_STRING_ASCII.invokeExact(handle, index & 0xff, data, length);
         } catch (Throwable t) {
             throw fail(t);
         }

@@ -66,6 +66,30 @@ class LibUsbTest {
         }
     }
 
+    /**
+     * What C receives for the carriers LibUsb uses for unsigned arguments,
+     * through libc's abs(int), which returns the register's low 32 bits as an
+     * int: U8 and U16 arrive as their value. JAVA_BYTE (what the binding used)
+     * would arrive sign-extended: endpoint 0x81 as -127.
+     */
+    @Test
+    @SuppressWarnings("restricted")
+    void unsignedArgumentsReachCAsTheirValue() throws Throwable {
+        java.lang.foreign.Linker linker = java.lang.foreign.Linker.nativeLinker();
+        java.lang.foreign.MemorySegment abs = linker.defaultLookup().findOrThrow("abs");
+        java.lang.invoke.MethodHandle u8 = linker.downcallHandle(abs,
+                java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT, LibUsb.U8));
+        java.lang.invoke.MethodHandle u16 = linker.downcallHandle(abs,
+                java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT, LibUsb.U16));
+        java.lang.invoke.MethodHandle signedByte = linker.downcallHandle(abs,
+                java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT,
+                        java.lang.foreign.ValueLayout.JAVA_BYTE));
+        assertEquals(0x81, (int) u8.invokeExact(0x81 & 0xff), "IN endpoint 1");
+        assertEquals(0xC1, (int) u8.invokeExact(0xC1 & 0xff), "vendor IN request type");
+        assertEquals(0xFFFF, (int) u16.invokeExact((char) 0xFFFF), "wLength 65535");
+        assertEquals(127, (int) signedByte.invokeExact((byte) 0x81), "JAVA_BYTE sign-extends: why LibUsb.U8 is not it");
+    }
+
     /** libusb's transfer calls, for a transfer bound to no device. */
     private static final class UnboundIo implements UsbIo {
         @Override

@@ -41,6 +41,16 @@ public interface Link {
      */
     boolean send(ByteBuffer bundle);
 
+    /**
+     * Like {@link #send}, for a bundle that carries a control message (doc/DESIGN.md,
+     * "Control messages are never dropped for data"): a link with a hard limit takes
+     * it past that limit, into a reserve data cannot use. Returns false only when the
+     * link is closed or the reserve is gone too.
+     */
+    default boolean sendPriority(ByteBuffer bundle) {
+        return send(bundle);
+    }
+
     /** Past the soft queue limit: producers should hold new data. */
     boolean congested();
 

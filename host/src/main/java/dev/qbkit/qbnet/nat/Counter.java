@@ -56,12 +56,15 @@ public enum Counter {
     UDP_FLOWS_CLOSED("udp", "flows closed"),
     UDP_DATAGRAMS_TX("udp", "datagrams board to host"),
     UDP_DATAGRAMS_RX("udp", "datagrams host to board"),
+    UDP_READS_PAUSED("udp", "host sockets paused while the link was congested"),
     ICMP_ECHO_REQUESTS("icmp", "echo requests from the board"),
     ICMP_ECHO_REPLIES("icmp", "echo replies to the board"),
     ICMP_IGNORED("icmp", "other ICMP from the board (ignored)"),
     ICMP_UNREACHABLE_SENT("icmp", "unreachable errors to the board"),
+    DROP_ICMP_CONGESTED("drop", "icmp: echo reply dropped, link congested"),
     DNS_QUERIES("dns", "queries"),
     DNS_FAILURES("dns", "queries answered SERVFAIL"),
+    DNS_ANSWERS_HELD("dns", "answers held while the link was congested"),
     KEEPALIVES_RX("link", "keepalives received"),
     HANDLER_FAILURES("bug", "internal errors caught");
 

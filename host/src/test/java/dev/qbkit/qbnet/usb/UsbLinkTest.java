@@ -118,4 +118,32 @@ class UsbLinkTest {
             loop.join();
         }
     }
+
+    /** A board that reads nothing: data stops at the hard limit, a control bundle still goes into the reserve. */
+    @Test
+    void aControlBundleGetsPastTheHardLimitDataCannotUse() throws Exception {
+        EventLoop loop = new EventLoop("usb-link-test");
+        loop.start();
+        try {
+            FakeUsbIo usb = new FakeUsbIo();
+            UsbLink link = new UsbLink(usb, loop, Runnable::run, 65536, 65536, () -> {
+            });
+            ByteBuffer data = ByteBuffer.allocateDirect(dev.qbkit.qbnet.link.Bundles.ABSOLUTE_MAX);
+            int[] result = new int[3];
+            onLoop(loop, () -> {
+                link.start(new Events());
+                while (result[0] < 200 && link.send(data.duplicate()))
+                    result[0]++;
+                result[1] = link.sendPriority(ByteBuffer.allocateDirect(40)) ? 1 : 0;
+                result[2] = link.send(ByteBuffer.allocateDirect(40)) ? 1 : 0;
+                link.close("test over");
+            });
+            assertTrue(result[0] > 0 && result[0] < 200, "data bundles taken before the hard limit: " + result[0]);
+            assertEquals(1, result[1], "a control bundle was refused with data");
+            assertEquals(0, result[2], "data used the reserve");
+        } finally {
+            loop.shutdown();
+            loop.join();
+        }
+    }
 }

@@ -30,6 +30,8 @@ public final class LinkOutput implements PacketOutput {
     private boolean offload;
     /** Inside link.send(): a packet begun now would be a write from a link event (doc/DESIGN.md). */
     private boolean sending;
+    /** The bundle being built carries a control message: the link takes it into its reserve. */
+    private boolean controlInBundle;
 
     public LinkOutput(Link link, Stats stats) {
         this(link, stats, DirectBufferCache.SHARED);
@@ -129,10 +131,16 @@ public final class LinkOutput implements PacketOutput {
         commit(OffloadHeader.SIZE + length);
     }
 
+    /**
+     * A control message for the board, never dropped for data: the bundle it
+     * rides in goes to the link with {@link Link#sendPriority}, past the
+     * hard limit that refuses data bundles.
+     */
     public void sendControl(byte[] payload) {
         int at = beginFrame(Bundles.CHANNEL_CONTROL, 0, payload.length);
         builder.buffer().put(at, payload);
         builder.endFrame(payload.length);
+        controlInBundle = true;
         stats.inc(Counter.FRAMES_TX);
     }
 
@@ -147,10 +155,12 @@ public final class LinkOutput implements PacketOutput {
             return;
         ByteBuffer bundle = builder.finish();
         int size = bundle.remaining();
+        boolean control = controlInBundle;
+        controlInBundle = false;
         boolean taken;
         sending = true;
         try {
-            taken = link.send(bundle);
+            taken = control ? link.sendPriority(bundle) : link.send(bundle);
         } finally {
             sending = false;
         }
@@ -182,6 +192,7 @@ public final class LinkOutput implements PacketOutput {
      * not touched; they are left to the GC.
      */
     public void close() {
+        controlInBundle = false;
         ByteBuffer unsent = builder.abandon();
         if (unsent != null)
             cache.give(unsent);

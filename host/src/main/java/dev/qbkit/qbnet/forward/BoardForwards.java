@@ -22,6 +22,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.qbkit.qbnet.loop.EventLoop;
+import dev.qbkit.qbnet.nat.LinkGate;
 import dev.qbkit.qbnet.nat.Nat;
 import dev.qbkit.qbnet.nat.NioTcpSocket;
 
@@ -86,7 +87,8 @@ public final class BoardForwards {
         try {
             channel.bind(spec.hostEndpoint());
             channel.configureBlocking(false);
-            loop.register(channel, SelectionKey.OP_READ, k -> receive(channel, spec));
+            LinkGate gate = new LinkGate(nat);
+            gate.setKey(loop.register(channel, SelectionKey.OP_READ, k -> receive(channel, spec, gate)));
         } catch (IOException e) {
             channel.close();
             throw new IOException("cannot bind udp " + spec.hostEndpoint() + ": " + e.getMessage(), e);
@@ -94,8 +96,8 @@ public final class BoardForwards {
         return channel;
     }
 
-    private void receive(DatagramChannel channel, ForwardSpec spec) throws IOException {
-        for (int i = 0; i < MAX_DATAGRAMS_PER_WAKEUP; i++) {
+    private void receive(DatagramChannel channel, ForwardSpec spec, LinkGate gate) throws IOException {
+        for (int i = 0; i < MAX_DATAGRAMS_PER_WAKEUP && gate.mayRead(); i++) {
             datagram.clear();
             InetSocketAddress client = (InetSocketAddress) channel.receive(datagram);
             if (client == null)

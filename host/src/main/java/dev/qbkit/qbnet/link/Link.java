@@ -7,6 +7,14 @@ import java.nio.ByteBuffer;
 
 public interface Link {
     /**
+     * Room past a link's hard limit that only bundles carrying a control
+     * message may use: eight whole bundles, more than the KEEPALIVEs of the
+     * 5 s after which a silent board's session closes, even if each rides a
+     * full bundle of data.
+     */
+    long CONTROL_RESERVE = 8L * Bundles.ABSOLUTE_MAX;
+
+    /**
      * Events of one link, delivered on the board's loop thread. Events that
      * may make the handler write (onBundle, onWritable) are only ever
      * delivered from the loop itself (a ready channel or a task), never from

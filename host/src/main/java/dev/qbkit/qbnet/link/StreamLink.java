@@ -109,7 +109,16 @@ public final class StreamLink implements Link, EventLoop.IoHandler {
 
     @Override
     public boolean send(ByteBuffer bundle) {
-        if (closed || queuedBytes + bundle.remaining() > hardLimit)
+        return enqueue(bundle, hardLimit);
+    }
+
+    @Override
+    public boolean sendPriority(ByteBuffer bundle) {
+        return enqueue(bundle, hardLimit + CONTROL_RESERVE);
+    }
+
+    private boolean enqueue(ByteBuffer bundle, long limit) {
+        if (closed || queuedBytes + bundle.remaining() > limit)
             return false;
         txQueue.add(bundle);
         queuedBytes += bundle.remaining();

@@ -3,6 +3,7 @@
 // answer comes back from the virtual address. Bad queries are dropped and
 // counted; upstream failures are answered SERVFAIL (and reported, so the
 // host's resolver configuration is read again), so the board never waits in vain.
+// Answers wait while the link toward the board is congested.
 package dev.qbkit.qbnet.nat;
 
 import java.io.IOException;
@@ -42,12 +43,13 @@ public final class DnsProxy {
 
     public void close() {
         closed = true;
+        held.clear();
     }
 
     public void onQuery(byte[] boardAddress, int boardPort, byte[] dnsAddress, ByteBuffer buf, int offset, int length) {
         if (inFlight >= ctx.config().maxDnsInFlight()) {
             ctx.limitHit(Counter.DROP_DNS_LIMIT, inFlight + " DNS queries from the board are already waiting "
-                    + "for the upstream servers: further queries are dropped until answers come");
+                    + "for the upstream servers or for room on the link: further queries are dropped until answers come");
             return;
         }
         Message query;
@@ -73,31 +75,82 @@ public final class DnsProxy {
                 log.warn("the host's resolver configuration lists no DNS servers; answering SERVFAIL "
                         + "(set them in the OS, or pass --dns-upstream)");
             }
-            reply(query, null, boardAddress, boardPort, dnsAddress, maxSize);
+            reply(query, null, boardAddress, boardPort, dnsAddress, maxSize, false);
             return;
         }
         inFlight++;
         upstream.resolver().sendAsync(query).whenComplete((response, error) -> loop.execute(() -> {
-            inFlight--;
             if (error != null) {
                 log.debug("DNS {} failed upstream: {}", query.getQuestion(), error.toString());
                 upstreams.failed();
             }
-            reply(query, error == null ? response : null, boardAddress, boardPort, dnsAddress, maxSize);
+            reply(query, error == null ? response : null, boardAddress, boardPort, dnsAddress, maxSize, true);
         }));
     }
 
+    /** An answer for the board, and whether it counts against the queries in flight until written. */
+    private record Answer(byte[] wire, byte[] dnsAddress, byte[] boardAddress, int boardPort, boolean inFlight) {
+    }
+
+    /** @param counted the query counts against the queries in flight until its answer is written */
     private void reply(Message query, Message response, byte[] boardAddress, int boardPort, byte[] dnsAddress,
-            int maxSize) {
-        if (closed)
+            int maxSize, boolean counted) {
+        if (closed) {
+            if (counted)
+                inFlight--;
             return;
+        }
         Message answer = response != null ? response : serverFailure(query);
         if (response == null)
             ctx.stats().inc(Counter.DNS_FAILURES);
         answer.getHeader().setID(query.getHeader().getID());
-        byte[] wire = answer.toWire(maxSize);
-        UdpTable.writeDatagram(ctx, dnsAddress, 53, boardAddress, boardPort, ByteBuffer.wrap(wire));
+        Answer a = new Answer(answer.toWire(maxSize), dnsAddress, boardAddress, boardPort, counted);
+        if (held.isEmpty() && !ctx.output().congested()) {
+            write(a);
+            return;
+        }
+        // The link is congested: held, in order, until it has room; bounded by the queries in flight.
+        held.add(a);
+        ctx.stats().inc(Counter.DNS_ANSWERS_HELD);
+        ctx.linkWaiters().add(heldAnswers);
     }
+
+    private void write(Answer a) {
+        if (a.inFlight())
+            inFlight--;
+        UdpTable.writeDatagram(ctx, a.dnsAddress(), 53, a.boardAddress(), a.boardPort(), ByteBuffer.wrap(a.wire()));
+    }
+
+    /** Answers held while the link was congested, written when it has room again. */
+    private final java.util.ArrayDeque<Answer> held = new java.util.ArrayDeque<>();
+    private final LinkWaiters.Waiter heldAnswers = new LinkWaiters.Waiter() {
+        private boolean waiting;
+
+        @Override
+        public boolean resume() {
+            while (!closed && !held.isEmpty() && !ctx.output().congested())
+                write(held.poll());
+            if (!closed && !held.isEmpty())
+                ctx.linkWaiters().add(this);
+            return !held.isEmpty();
+        }
+
+        @Override
+        public boolean isWaiting() {
+            return waiting;
+        }
+
+        @Override
+        public void setWaiting(boolean waiting) {
+            this.waiting = waiting;
+        }
+
+        @Override
+        public void failed(RuntimeException cause) {
+            held.poll(); // the answer that could not be written is dropped; the board asks again
+            inFlight = Math.max(0, inFlight - 1);
+        }
+    };
 
     private static Message serverFailure(Message query) {
         Message m = new Message(query.getHeader().getID());

@@ -55,6 +55,8 @@ public final class IcmpTable implements EchoSender.Replies {
         byte[] destination = ip.destination();
         ctx.stats().inc(Counter.ICMP_ECHO_REQUESTS);
         if (policy.isGateway(destination) || policy.isDnsAddress(destination)) {
+            if (congested())
+                return;
             IcmpWriter.echoReply(ctx, destination, board, identifier, sequence, buf, i + 8, length - 8);
             ctx.stats().inc(Counter.ICMP_ECHO_REPLIES);
             return;
@@ -83,7 +85,7 @@ public final class IcmpTable implements EchoSender.Replies {
     @Override
     public void onEchoReply(byte[] board, InetAddress from, int identifier, int sequence, byte[] payload) {
         byte[] source = policy.boardVisibleSource(from);
-        if (source.length != board.length)
+        if (source.length != board.length || congested())
             return;
         IcmpWriter.echoReply(ctx, source, board, identifier, sequence, ByteBuffer.wrap(payload), 0, payload.length);
         ctx.stats().inc(Counter.ICMP_ECHO_REPLIES);
@@ -91,6 +93,18 @@ public final class IcmpTable implements EchoSender.Replies {
 
     public void close() {
         sender.close();
+    }
+
+    /**
+     * Echo replies are not queued behind a congested link: dropped and
+     * counted, as a router drops ICMP under load (issue 14). A ping is a
+     * probe; one answered seconds late measures the queue, not the path.
+     */
+    private boolean congested() {
+        if (!ctx.output().congested())
+            return false;
+        ctx.stats().inc(Counter.DROP_ICMP_CONGESTED);
+        return true;
     }
 
     private static InetAddress address(byte[] raw) {

@@ -1,7 +1,8 @@
 // The UDP part of one board's NAT. Endpoint-independent mapping (RFC 4787):
 // each board address:port gets one unconnected host socket, used for every
 // destination it sends to; replies are accepted only from addresses it sent
-// to (address-dependent filtering). Idle mappings expire.
+// to (address-dependent filtering). Idle mappings expire. A mapping stops
+// reading its socket while the link toward the board is congested.
 package dev.qbkit.qbnet.nat;
 
 import java.io.IOException;
@@ -216,13 +217,15 @@ public final class UdpTable {
         private final Set<InetAddress> peers = new HashSet<>();
         private final long idleNanos;
         private long lastActivity;
+        /** Reading stops while the link toward the board is congested (issue 14). */
+        private final LinkGate gate = new LinkGate(ctx);
 
         Mapping(FlowKey key, boolean dnsLike) throws IOException {
             this.key = key;
             this.channel = DatagramChannel.open(key.isIpv6() ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET);
             channel.configureBlocking(false);
             channel.bind(null);
-            loop.register(channel, SelectionKey.OP_READ, this);
+            gate.setKey(loop.register(channel, SelectionKey.OP_READ, this));
             this.idleNanos = (dnsLike ? ctx.config().udpDnsIdle() : ctx.config().udpIdle()).toNanos();
             this.lastActivity = ctx.now();
             ctx.schedule(this, lastActivity + idleNanos);
@@ -250,7 +253,7 @@ public final class UdpTable {
 
         @Override
         public void onReady(SelectionKey k) throws IOException {
-            for (int i = 0; i < MAX_DATAGRAMS_PER_WAKEUP; i++) {
+            for (int i = 0; i < MAX_DATAGRAMS_PER_WAKEUP && gate.mayRead(); i++) {
                 receiveBuffer.clear();
                 InetSocketAddress from = (InetSocketAddress) channel.receive(receiveBuffer);
                 if (from == null)

@@ -321,7 +321,16 @@ public final class UsbLink implements Link, UsbTransfer.Owner {
 
     @Override
     public boolean send(ByteBuffer bundle) {
-        if (closed || queuedBytes + bundle.remaining() > hardLimit)
+        return enqueue(bundle, hardLimit);
+    }
+
+    @Override
+    public boolean sendPriority(ByteBuffer bundle) {
+        return enqueue(bundle, hardLimit + CONTROL_RESERVE);
+    }
+
+    private boolean enqueue(ByteBuffer bundle, long limit) {
+        if (closed || queuedBytes + bundle.remaining() > limit)
             return false;
         if (!bundle.isDirect())
             throw new IllegalArgumentException("UsbLink sends direct buffers only");

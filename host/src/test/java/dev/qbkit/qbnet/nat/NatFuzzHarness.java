@@ -23,17 +23,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
-
-import org.xbill.DNS.ARecord;
-import org.xbill.DNS.DClass;
-import org.xbill.DNS.EDNSOption;
-import org.xbill.DNS.Flags;
-import org.xbill.DNS.Message;
-import org.xbill.DNS.Resolver;
-import org.xbill.DNS.Section;
-import org.xbill.DNS.TSIG;
 
 import dev.qbkit.qbnet.loop.EventLoop;
 import dev.qbkit.qbnet.packet.Checksum;
@@ -123,8 +112,7 @@ final class NatFuzzHarness implements AutoCloseable {
     private static final EventLoop UDP_LOOP = udpLoop();
     private final EventLoop udpLoop = UDP_LOOP;
     private final ArrayDeque<Runnable> loopTasks = new ArrayDeque<>();
-    private final List<CompletableFuture<Message>> pendingDns = new ArrayList<>();
-    private final Map<CompletableFuture<Message>, Message> queries = new HashMap<>();
+    private final HeldResolver resolver = new HeldResolver();
     private final List<Object[]> echoes = new ArrayList<>();
     private final List<FakeSocket> forwardSockets = new ArrayList<>();
     private final Set<FakeSocket> connectDone = new HashSet<>();
@@ -176,42 +164,8 @@ final class NatFuzzHarness implements AutoCloseable {
         NatConfig udpPolicy = config.toBuilder().rules(List.of(),
                 List.of(Cidr.parse("0.0.0.0/0"), Cidr.parse("::/0"))).build();
         this.dns = new DnsProxy(nat, loopTasks::add,
-                new DnsUpstreams(servers -> new FakeResolver(), List.of(new InetSocketAddress("127.0.0.1", 53))));
+                new DnsUpstreams(servers -> resolver, List.of(new InetSocketAddress("127.0.0.1", 53))));
         this.udp = new UdpTable(nat, udpLoop, new Policy(udpPolicy), dns);
-    }
-
-    private final class FakeResolver implements Resolver {
-        @Override
-        public CompletionStage<Message> sendAsync(Message query) {
-            CompletableFuture<Message> f = new CompletableFuture<>();
-            pendingDns.add(f);
-            queries.put(f, query);
-            return f;
-        }
-
-        @Override
-        public void setPort(int port) {
-        }
-
-        @Override
-        public void setTCP(boolean flag) {
-        }
-
-        @Override
-        public void setIgnoreTruncation(boolean flag) {
-        }
-
-        @Override
-        public void setEDNS(int version, int payloadSize, int flags, List<EDNSOption> options) {
-        }
-
-        @Override
-        public void setTSIGKey(TSIG key) {
-        }
-
-        @Override
-        public void setTimeout(Duration timeout) {
-        }
     }
 
     // ---- running actions --------------------------------------------------------
@@ -259,16 +213,7 @@ final class NatFuzzHarness implements AutoCloseable {
                 nat.timers.runDue(nat.now);
             }
             case Congest c -> nat.congested = c.on();
-            case DnsAnswer d -> {
-                if (!pendingDns.isEmpty()) {
-                    CompletableFuture<Message> f = pendingDns.removeFirst();
-                    Message q = queries.remove(f);
-                    if (d.ok())
-                        f.complete(answer(q));
-                    else
-                        f.completeExceptionally(new IOException("upstream timed out"));
-                }
-            }
+            case DnsAnswer d -> resolver.answerNext(d.ok());
             case EchoReply e -> {
                 if (!echoes.isEmpty()) {
                     Object[] req = echoes.get(Math.floorMod(e.pick(), echoes.size()));
@@ -448,19 +393,6 @@ final class NatFuzzHarness implements AutoCloseable {
         return (byte) (offset * 13 + (offset >>> 9) + 5);
     }
 
-    private Message answer(Message q) {
-        Message m = new Message(q.getHeader().getID());
-        m.getHeader().setFlag(Flags.QR);
-        m.addRecord(q.getQuestion(), Section.QUESTION);
-        try {
-            m.addRecord(new ARecord(q.getQuestion().getName(), DClass.IN, 60,
-                    InetAddress.getByAddress(new byte[] { (byte) 198, 51, 100, 2 })), Section.ANSWER);
-        } catch (java.net.UnknownHostException e) {
-            throw new AssertionError(e);
-        }
-        return m;
-    }
-
     // ---- checks ---------------------------------------------------------------------
 
     /** Every packet the NAT wrote is well formed, fits the MTU, and its data is what the peers sent. */
@@ -608,7 +540,7 @@ final class NatFuzzHarness implements AutoCloseable {
      * no timer is left. Returns the simulated seconds that took.
      */
     long drainByTime() {
-        while (!pendingDns.isEmpty())
+        while (resolver.waiting() > 0)
             run(new DnsAnswer(false));
         long start = nat.now;
         long limit = start + Duration.ofHours(3).toNanos();

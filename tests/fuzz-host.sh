@@ -36,7 +36,7 @@ failed=0
 for target in "${list[@]}"; do
 	log=target/fuzz/${target/\#/.}.log
 	echo "== host ${target/\#/.} for $seconds s"
-	if ! JAZZER_FUZZ=1 "${mvn[@]}" -o surefire:test -Dtest="$target" -Djazzer.max_duration="${seconds}s" \
+	if ! JAZZER_FUZZ=1 "${mvn[@]}" surefire:test -Dtest="$target" -Djazzer.max_duration="${seconds}s" \
 		-Dsurefire.failIfNoSpecifiedTests=false >"$log" 2>&1; then
 		failed=1
 		echo "host ${target/\#/.}: FAILED (log: host/$log)"

@@ -7,7 +7,8 @@
 # USB: bare bulk vs TCP through the stack, in the USB test VM.
 # Every server listens on this host's loopback; every client is in a
 # namespace these scripts create. Usage: bench/bench.sh [section...]
-# sections: qbnet slirp pasta latency scale usb (default: all)
+# Parallel: download goodput with 8 streams against one, qbnet and pasta.
+# sections: qbnet slirp pasta parallel latency scale usb (default: all)
 set -u
 QB_PREFIX=${QB_PREFIX:-qbbench}
 . "$(dirname "$0")/../tests/lib/topology.sh"
@@ -19,7 +20,7 @@ RESULTS=$OUT/results.tsv
 IPERF_PORT=5201
 RR_PORT=5300
 SECTIONS=("$@")
-[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(qbnet slirp pasta latency scale usb)
+[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(qbnet slirp pasta parallel latency scale usb)
 
 qb_require_root
 qb_require_built
@@ -122,6 +123,33 @@ section_pasta() {
 	for mtu in "${MTUS[@]}"; do
 		throughput pasta "$mtu" pasta --runas 0 --config-net -q -m "$mtu" --
 	done
+}
+
+# ---- parallel streams ---------------------------------------------------------------
+
+# streams SYSTEM COMMAND-PREFIX... : REPEAT interleaved downloads with 1 and 8 streams (MTU 65520)
+streams() {
+	local system=$1 run p value
+	shift
+	for run in $(seq "$REPEAT"); do
+		for p in 1 8; do
+			value=$("$@" iperf3 -c "$TARGET" -p $IPERF_PORT -t "$SECS" -P $p -R -J 2>/dev/null | gbps)
+			[ -n "$value" ] || { qb_log "$system -P $p run $run: iperf3 failed"; continue; }
+			record parallel "$system" 65520 "down -P $p" "$run" "$value" Gbit/s
+			qb_log "$system download -P $p: $value Gbit/s"
+		done
+	done
+}
+
+# Issue 11: 8 parallel downloads must not cost qbnet more than they cost pasta (or the kernel:
+# iperf3 3.12 serves every stream on one thread and loses ~20% with 8 on two cores by itself).
+section_parallel() {
+	TARGET=$GATEWAY_ADDR
+	qbnet_up 65520
+	streams qbnet ip netns exec "$BOARD_NS"
+	qb_qbnet_stop
+	TARGET=$(pasta_gateway)
+	[ -n "$TARGET" ] && streams pasta pasta --runas 0 --config-net -q -m 65520 --
 }
 
 # ---- latency ----------------------------------------------------------------------

@@ -105,6 +105,20 @@ if systems:
     w("![throughput](performance.png)")
     w("")
 
+par = [s for s in ("qbnet", "pasta") if ("parallel", s, "65520", "down -P 8") in rows]
+if par:
+    w("## Parallel downloads: 8 streams against one, MTU 65520, Gbit/s")
+    w("")
+    w("iperf3 -R with -P 1 and -P 8, interleaved; the sum of the 8 streams. iperf3 serves")
+    w("every stream on one thread, so the ratio falls below 1 on two cores even for the kernel.")
+    w("")
+    w("| system | 1 stream | 8 streams | 8 / 1 |")
+    w("|---|---|---|---|")
+    for s in par:
+        one, eight = ("parallel", s, "65520", "down -P 1"), ("parallel", s, "65520", "down -P 8")
+        w(f"| {s} | {cell(one)} | {cell(eight)} | {ratio(med(eight), med(one))} |")
+    w("")
+
 lat = [s for s in ("qbnet", "slirp4netns", "pasta") if ("latency", s, "-", "rtt") in rows]
 if lat:
     w("## Latency: 1-byte TCP request/response over one connection")

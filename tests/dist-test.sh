@@ -68,18 +68,23 @@ man_page_ok() { # FILE NAME: a roff page whose NAME section is "NAME \- what it 
 	zcat "$1" | grep -q '^\.TH ' && zcat "$1" | grep -qF "$2 \-"
 }
 
+complete_words() { # LINE WORD... : COMPREPLY for the last word, as bash would complete LINE
+	bash -c '. "$1"; shift; fn=$(complete -p qbnet | sed -n "s/.* -F \([^ ]*\) .*/\1/p")
+		line=$1; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE=$line; COMP_POINT=${#line}
+		"$fn" qbnet "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}" 2> /dev/null; echo "${COMPREPLY[*]}"' _ "$COMPLETION" "$@"
+}
+
 case_docs() {
 	local page
 	for page in qbnet qbnet-run qbnet-status qbnet-forward qbnet-list qbnet-link-test; do
 		check "man page $page(1)" man_page_ok "$MAN/$page.1.gz" "$page"
 	done
-	# What bash offers after "qbnet " and after "qbnet run --li".
+	# What bash offers after "qbnet " and after "qbnet run --li", through the function the
+	# script registers for qbnet (complete -F), as bash itself would call it.
 	local words
-	words=$(bash -c '. "$1"; COMP_WORDS=(qbnet ""); COMP_CWORD=1; COMP_LINE="qbnet "; COMP_POINT=6
-		_picocli_qbnet qbnet "" qbnet; echo "${COMPREPLY[*]}"' _ "$COMPLETION")
+	words=$(complete_words "qbnet " qbnet "")
 	check "completion offers the commands ($words)" grep -qw run <<< "$words"
-	words=$(bash -c '. "$1"; COMP_WORDS=(qbnet run --li); COMP_CWORD=2; COMP_LINE="qbnet run --li"; COMP_POINT=14
-		_picocli_qbnet qbnet --li run; echo "${COMPREPLY[*]}"' _ "$COMPLETION")
+	words=$(complete_words "qbnet run --li" qbnet run --li)
 	check "completion offers run's options ($words)" grep -qw -- --link <<< "$words"
 }
 

@@ -640,6 +640,8 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter {
             int rest = p.data().length - skip;
             if (rest > 0) {
                 int accepted = deliver(ByteBuffer.wrap(p.data()), skip, (int) Math.min(rest, freeWindow()));
+                if (state == State.CLOSED)
+                    return; // the host socket failed and the flow let go of everything
                 rcvNxt += accepted;
                 if (accepted < rest) {
                     reassembly.add(rcvNxt, ByteBuffer.wrap(p.data()), skip + accepted, rest - accepted, p.fin());

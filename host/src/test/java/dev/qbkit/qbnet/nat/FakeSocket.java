@@ -16,6 +16,9 @@ final class FakeSocket implements TcpSocket {
     boolean remoteEof;
     int writeRoom = Integer.MAX_VALUE;
     IOException failWrites;
+    /** When set, writes throw this once {@link #writesBeforeFailure} more writes have gone through. */
+    IOException failLaterWrites;
+    int writesBeforeFailure;
     /** A bug's stand-in: writes throw this unchecked exception. */
     RuntimeException crashWrites;
     boolean outputShut;
@@ -75,6 +78,8 @@ final class FakeSocket implements TcpSocket {
     public int write(ByteBuffer src) throws IOException {
         if (failWrites != null)
             throw failWrites;
+        if (failLaterWrites != null && writesBeforeFailure-- <= 0)
+            throw failLaterWrites;
         if (crashWrites != null)
             throw crashWrites;
         int n = Math.min(src.remaining(), writeRoom);

@@ -301,6 +301,20 @@ class TcpFlowTest {
     }
 
     @Test
+    void aHostSocketFailingWhileHeldDataDrainsReturnsEveryReservation() {
+        establish();
+        nat.board(fromBoard(IRS + 6, ISS + 1, A, BOARD_WINDOW).withPayload("world")); // held beyond a hole
+        nat.next();
+        assertEquals(5, nat.buffers.inUseBytes(), "the held bytes are reserved");
+        nat.socket().failLaterWrites = new IOException("Connection reset by peer");
+        nat.socket().writesBeforeFailure = 1; // "hello" reaches the host; the drained "world" fails
+        nat.board(fromBoard(IRS + 1, ISS + 1, A, BOARD_WINDOW).withPayload("hello"));
+        assertEquals(toBoard(ISS + 1, IRS + 6, R | A, 0), nat.next());
+        assertNull(nat.flow());
+        assertEquals(0, nat.buffers.inUseBytes(), "no reservation outlives the flow");
+    }
+
+    @Test
     void outOfOrderFinIsHonouredWhenTheHoleIsFilled() {
         establish();
         nat.board(fromBoard(IRS + 4, ISS + 1, A | F, BOARD_WINDOW).withPayload("def"));

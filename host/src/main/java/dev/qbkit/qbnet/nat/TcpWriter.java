@@ -1,6 +1,7 @@
 // Writes TCP segments from a flow's remote end to the board, in place in the
-// packet output: IP header, TCP header, then the caller's options and data,
-// then the checksum. Used by flows and by the stateless resets of TcpTable.
+// packet output: IP header, TCP header, options (SYN options, SACK blocks),
+// then the caller's data and the checksum. Used by flows and by the stateless
+// resets of TcpTable.
 package dev.qbkit.qbnet.nat;
 
 import java.nio.ByteBuffer;
@@ -75,5 +76,36 @@ final class TcpWriter {
         int tcpLength = TcpHeader.MIN_LENGTH + optionsLength + payloadLength;
         IpWriter.fillTransportChecksum(out.buffer(), ipOffset, ipv6, IpProtocol.TCP, tcpLength, 16);
         out.commit(IpWriter.headerLength(ipv6) + tcpLength);
+    }
+
+    /** Bytes of options in our SYN or SYN-ACK: MSS, then SACK permitted and window scale when offered. */
+    static int synOptionsLength(boolean sackPermitted, boolean windowScale) {
+        return 4 + (sackPermitted ? 4 : 0) + (windowScale ? 4 : 0);
+    }
+
+    /** Bytes of a SACK option with {@code blocks} blocks (two NOPs for alignment), 0 for none. */
+    static int sackOptionLength(int blocks) {
+        return blocks > 0 ? 4 + 8 * blocks : 0;
+    }
+
+    /** Writes SYN options after the header at {@code tcpOffset}; {@code windowShift} < 0: no window scale. */
+    static void writeSynOptions(ByteBuffer b, int tcpOffset, int mss, boolean sackPermitted, int windowShift) {
+        int o = tcpOffset + TcpHeader.MIN_LENGTH;
+        b.put(o, (byte) 2).put(o + 1, (byte) 4).putShort(o + 2, (short) mss);
+        o += 4;
+        if (sackPermitted) {
+            b.put(o, (byte) 1).put(o + 1, (byte) 1).put(o + 2, (byte) 4).put(o + 3, (byte) 2);
+            o += 4;
+        }
+        if (windowShift >= 0)
+            b.put(o, (byte) 1).put(o + 1, (byte) 3).put(o + 2, (byte) 3).put(o + 3, (byte) windowShift);
+    }
+
+    /** Writes a SACK option (RFC 2018) of {@code count} [start, end) pairs from {@code blocks}. */
+    static void writeSackOption(ByteBuffer b, int tcpOffset, int[] blocks, int count) {
+        int o = tcpOffset + TcpHeader.MIN_LENGTH;
+        b.put(o, (byte) 1).put(o + 1, (byte) 1).put(o + 2, (byte) 5).put(o + 3, (byte) (2 + 8 * count));
+        for (int k = 0; k < count; k++)
+            b.putInt(o + 4 + 8 * k, blocks[2 * k]).putInt(o + 8 + 8 * k, blocks[2 * k + 1]);
     }
 }

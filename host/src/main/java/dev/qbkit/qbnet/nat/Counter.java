@@ -51,6 +51,7 @@ public enum Counter {
     TCP_DUPLICATES("tcp", "old segments from the board (retransmissions, keepalives), acked again"),
     TCP_FAST_RETRANSMITS("tcp", "fast retransmits"),
     TCP_TIMEOUTS("tcp", "retransmission timeouts"),
+    TCP_WINDOW_PROBES("tcp", "zero-window probes sent"),
     TCP_IDLE_CLOSED("tcp", "flows closed idle"),
     UDP_FLOWS_OPENED("udp", "flows opened"),
     UDP_FLOWS_CLOSED("udp", "flows closed"),

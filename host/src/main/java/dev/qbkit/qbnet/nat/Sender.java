@@ -14,6 +14,8 @@ import dev.qbkit.qbnet.packet.TcpHeader;
 final class Sender {
     static final long MAX_PERSIST = 10_000_000_000L;
     static final int MAX_RETRANSMITS = 12;
+    /** Zero-window probes the board may leave unanswered before the flow is reset. */
+    static final int MAX_PROBES = 12;
 
     private final TcpFlow flow;
     private final NatContext ctx;
@@ -160,16 +162,19 @@ final class Sender {
         int ack = seg.ack();
         if (Seq.after(ack, sndMax))
             return false;
+        timer.probeAnswered(); // the board is alive, whatever its window
         if (Seq.after(ack, sndUna)) {
             onNewAck(ack);
-        } else if (ack == sndUna && seg.segmentLength() == 0 && sndMax != sndUna
+        } else if (ack == sndUna && seg.segmentLength() == 0 && sndMax != sndUna && sndWnd > 0
                 && ((long) seg.window() << shift) == sndWnd) {
-            onDuplicateAck();
+            onDuplicateAck(); // RFC 5681 2; a shut window's answers to probes ask for no repair
         }
         if (Seq.before(sndWl1, seg.seq()) || (sndWl1 == seg.seq() && Seq.atOrAfter(ack, sndWl2))) {
             sndWnd = (long) seg.window() << shift;
             sndWl1 = seg.seq();
             sndWl2 = ack;
+            if (sndWnd > 0 && timer.mode() == TcpTimer.Mode.PERSIST)
+                timer.stop(); // the window opened: what goes out now is timed afresh
         }
         return true;
     }
@@ -228,7 +233,7 @@ final class Sender {
             if (unsent > 0) {
                 long usable = Math.min(sndWnd, cc.window()) - inFlight;
                 if (usable <= 0) {
-                    if (sndWnd == 0 && sndMax == sndUna && timer.mode() == TcpTimer.Mode.IDLE)
+                    if (sndWnd == 0 && inFlight == 0 && timer.mode() == TcpTimer.Mode.IDLE)
                         timer.persist(rtt.rto());
                     break;
                 }
@@ -265,8 +270,8 @@ final class Sender {
                 rtt.startTiming(sndNxt, ctx.now());
             sndMax = sndNxt;
         }
-        if (!timer.isArmed())
-            timer.retransmitAfter(rtt.rto());
+        if (timer.mode() != TcpTimer.Mode.RETRANSMIT)
+            timer.retransmitAfter(rtt.rto()); // a probe's deadline is not the data's
     }
 
     /**
@@ -310,13 +315,16 @@ final class Sender {
      * @return false when the board is given up on
      */
     boolean onRetransmitTimeout() {
-        if (sndMax == sndUna) {
-            if (sndWnd == 0 && queued() > 0) {
-                flow.emit(sndUna - 1, TcpHeader.ACK, 0, false); // zero-window probe: the board answers with its window
-                retransmits++;
-                timer.probeSent(MAX_PERSIST);
-            }
+        if (sndMax == sndUna)
             return true;
+        if (sndWnd == 0) {
+            // The board shut its window on data in flight: that data waits
+            // for the window to open; meanwhile probe (persist), and count
+            // nothing against the data's retransmissions.
+            sndNxt = sndUna;
+            rtt.cancelTiming();
+            timer.persist(rtt.rto());
+            return onPersistTimeout();
         }
         ctx.stats().inc(Counter.TCP_TIMEOUTS);
         if (++retransmits > MAX_RETRANSMITS)
@@ -330,15 +338,30 @@ final class Sender {
         int before = sndNxt;
         trySend();
         if (sndNxt == before) {
-            // The link is congested or the window shut: resend the first segment anyway.
+            // The link is congested: resend the first segment anyway.
             retransmitOne();
         }
         timer.retransmitAfter(rtt.rto());
         return true;
     }
 
-    /** The persist timer expired: probe the board's zero window. */
-    void onPersistTimeout() {
-        onRetransmitTimeout();
+    /**
+     * The persist timer expired: probe the board's zero window with an old
+     * sequence number, which it answers with its window (RFC 9293 3.8.6.1).
+     * Probing goes on for as long as the board answers (as Linux does).
+     *
+     * @return false when the board left {@link #MAX_PROBES} probes unanswered
+     */
+    boolean onPersistTimeout() {
+        if (sndWnd > 0) {
+            trySend();
+            return true;
+        }
+        if (timer.unansweredProbes() >= MAX_PROBES)
+            return false;
+        flow.emit(sndUna - 1, TcpHeader.ACK, 0, false);
+        ctx.stats().inc(Counter.TCP_WINDOW_PROBES);
+        timer.probeSent(MAX_PERSIST);
+        return true;
     }
 }

@@ -496,7 +496,7 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter, Tc
             return;
         }
         if (!sender.onRetransmitTimeout()) {
-            log.debug("{}: board stopped acknowledging; resetting", key);
+            log.debug("{}: board stopped acknowledging or answering probes; resetting", key);
             abortWithReset();
         }
     }
@@ -505,7 +505,10 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter, Tc
     public void onPersistTimeout() {
         if (state == State.CLOSED || state == State.TIME_WAIT)
             return;
-        onRetransmitTimeout();
+        if (!sender.onPersistTimeout()) {
+            log.debug("{}: board stopped answering zero-window probes; resetting", key);
+            abortWithReset();
+        }
     }
 
     @Override

@@ -475,6 +475,71 @@ class TcpFlowTest {
     }
 
     @Test
+    void aLongZeroWindowNeitherCountsAgainstTheDataNorLeavesItsDeadline() {
+        establish();
+        nat.board(fromBoard(IRS + 1, ISS + 1, A, 0));
+        nat.socket().remoteSends("hello".getBytes(StandardCharsets.US_ASCII));
+        nat.endRound();
+        Segment probe = toBoard(ISS, IRS + 1, A, OUR_WINDOW);
+        int probes = Sender.MAX_RETRANSMITS + 3; // the board answers more probes than data may be retransmitted
+        for (int i = 0; i < probes; i++) {
+            nat.advance(Sender.MAX_PERSIST);
+            assertEquals(probe, nat.next(), "probe " + i);
+            assertTrue(nat.nothingSent(), "one probe per interval");
+            nat.board(fromBoard(IRS + 1, ISS + 1, A, 0)); // still shut
+        }
+        nat.board(fromBoard(IRS + 1, ISS + 1, A, BOARD_WINDOW)); // the window opens
+        Segment hello = toBoard(ISS + 1, IRS + 1, A | P, OUR_WINDOW).withPayload("hello");
+        assertEquals(hello, nat.next());
+        nat.advance(RTO); // the segment was lost
+        assertEquals(hello, nat.next(), "retransmitted after one RTO, not on the last probe's deadline");
+        nat.advance(Sender.MAX_PERSIST);
+        assertEquals(TcpFlow.State.ESTABLISHED, nat.flow() == null ? null : nat.flow().state(),
+                "the probes did not use up the data's retransmissions");
+        assertEquals(0, nat.stats.get(Counter.TCP_RESETS_TO_BOARD));
+    }
+
+    @Test
+    void aWindowShutWithDataInFlightIsProbedForAsLongAsTheBoardAnswers() {
+        establish();
+        byte[] data = bytes(3000, 4);
+        nat.socket().remoteSends(data);
+        nat.endRound();
+        for (int i = 0; i < 3; i++)
+            nat.next();
+        nat.board(fromBoard(IRS + 1, ISS + 1461, A, 0)); // acks the first segment and shuts its window
+        Segment probe = toBoard(ISS + 1460, IRS + 1, A, OUR_WINDOW);
+        for (int i = 0; i < 3 * Sender.MAX_RETRANSMITS; i++) {
+            nat.advance(Sender.MAX_PERSIST);
+            assertEquals(probe, nat.next(), "probe " + i + ": nothing is pushed into the shut window");
+            assertTrue(nat.nothingSent());
+            nat.board(fromBoard(IRS + 1, ISS + 1461, A, 0));
+        }
+        assertEquals(TcpFlow.State.ESTABLISHED, nat.flow() == null ? null : nat.flow().state(), "six minutes later");
+        nat.board(fromBoard(IRS + 1, ISS + 1461, A, BOARD_WINDOW));
+        assertEquals(toBoard(ISS + 1461, IRS + 1, A | P, OUR_WINDOW).withPayload(Arrays.copyOfRange(data, 1460, 2920)),
+                nat.next(), "the window opens: the rest goes again");
+        assertEquals(toBoard(ISS + 2921, IRS + 1, A | P, OUR_WINDOW).withPayload(Arrays.copyOfRange(data, 2920, 3000)),
+                nat.next());
+    }
+
+    @Test
+    void aBoardThatStopsAnsweringZeroWindowProbesIsReset() {
+        establish();
+        nat.board(fromBoard(IRS + 1, ISS + 1, A, 0));
+        nat.socket().remoteSends("hello".getBytes(StandardCharsets.US_ASCII));
+        nat.endRound();
+        for (int i = 0; i < Sender.MAX_PROBES; i++) {
+            nat.advance(Sender.MAX_PERSIST);
+            assertEquals(toBoard(ISS, IRS + 1, A, OUR_WINDOW), nat.next(), "probe " + i);
+        }
+        nat.advance(Sender.MAX_PERSIST);
+        assertEquals(toBoard(ISS + 1, IRS + 1, R | A, 0), nat.next(), "no answer to " + Sender.MAX_PROBES + " probes");
+        assertNull(nat.flow());
+        assertEquals(Sender.MAX_PROBES, nat.stats.get(Counter.TCP_WINDOW_PROBES));
+    }
+
+    @Test
     void unacknowledgedDataIsRetransmittedWithBackoff() {
         establish();
         nat.socket().remoteSends("payload".getBytes(StandardCharsets.US_ASCII));

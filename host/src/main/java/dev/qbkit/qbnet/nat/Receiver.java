@@ -1,7 +1,8 @@
 // The receiving half of a flow (board to host), as gVisor's rcv.go: which board
 // segments are acceptable, reassembly of data beyond a hole (SACK), delivery to
-// the host socket with what it cannot take held, the ack number, the window we
-// advertise, and when an ack is owed or may wait (delayed ack).
+// the host socket with what it cannot take held, the ack number (everything
+// accepted, held or not), the window we advertise (the room left, never
+// moving its right edge left), and when an ack is owed or may wait.
 package dev.qbkit.qbnet.nat;
 
 import java.io.IOException;
@@ -16,8 +17,10 @@ final class Receiver {
 
     private int irs;
     private int rcvNxt; // next in-order sequence from the board; includes an accepted FIN
+    private int rcvEdge; // right edge of the window offered so far: it never moves left
     private int shift;
-    private int capacity; // offered beyond the ack point, constant once negotiated
+    private int capacity; // what the flow holds for the host at most: the largest window
+    private int mss; // the board's segments: the unit of window updates (receiver SWS avoidance)
     private ByteQueue toHost; // accepted from the board, not yet taken by the host socket
     private Reassembly reassembly; // out-of-order board data, made on the first gap
     private boolean finReceived;
@@ -37,12 +40,14 @@ final class Receiver {
     void init(int initialSequence) {
         irs = initialSequence;
         rcvNxt = irs + 1;
+        rcvEdge = rcvNxt;
     }
 
-    /** Our window scale and the capacity offered, settled with the SYN options. */
-    void negotiate(int windowShift, int window) {
+    /** Our window scale, the most we hold, and the board's MSS, settled with the SYN options. */
+    void negotiate(int windowShift, int window, int boardMss) {
         shift = windowShift;
         capacity = window;
+        mss = boardMss;
     }
 
     int irs() {
@@ -57,7 +62,7 @@ final class Receiver {
 
     boolean acceptable(TcpHeader seg) {
         int length = seg.segmentLength();
-        long window = freeWindow();
+        long window = acceptWindow();
         int seq = seg.seq();
         if (length == 0)
             return window == 0 ? seq == rcvNxt : Seq.inWindow(seq, rcvNxt, window);
@@ -71,9 +76,38 @@ final class Receiver {
         return Seq.atOrBefore(seg.seq() + seg.segmentLength(), rcvNxt);
     }
 
-    /** Bytes the board may still send beyond rcvNxt. */
-    private long freeWindow() {
-        return Math.max(0, (long) capacity - pending());
+    /**
+     * Bytes the board may send beyond rcvNxt: what we offered, or more if
+     * room opened since (RFC 9293 lets a receiver take more than it offered).
+     */
+    private long acceptWindow() {
+        return Math.max(Seq.diff(rcvEdge, rcvNxt), room());
+    }
+
+    /**
+     * Bytes this flow could hold beyond rcvNxt now: its capacity less what
+     * the host has not taken, and no more than the board's buffer cap has
+     * left (all of the board's flows share it).
+     */
+    private long room() {
+        BufferPool pool = ctx.buffers();
+        long poolLeft = pool.maxBytes() - pool.inUseBytes();
+        return Math.max(0, Math.min((long) capacity - pending(), poolLeft));
+    }
+
+    /**
+     * Moves the right edge to the room we have, never left (RFC 9293
+     * 3.8.6), and while the window is under half its size only by a full
+     * segment or more (receiver SWS avoidance, RFC 1122 4.2.3.3).
+     */
+    private void advanceEdge() {
+        long room = room();
+        int candidate = rcvNxt + (int) room;
+        if (Seq.after(candidate, rcvEdge)
+                && (room >= capacity / 2 || Seq.diff(candidate, rcvEdge) >= Math.min(capacity / 2, mss)))
+            rcvEdge = candidate;
+        else if (Seq.before(rcvEdge, rcvNxt))
+            rcvEdge = rcvNxt; // data beyond the offer was taken
     }
 
     int pending() {
@@ -97,7 +131,7 @@ final class Receiver {
             // ack (with SACK blocks) asks for the hole.
             if (reassembly == null)
                 reassembly = new Reassembly(ctx.buffers());
-            int take = (int) Math.min(length, freeWindow() - Seq.diff(seq, rcvNxt));
+            int take = (int) Math.min(length, acceptWindow() - Seq.diff(seq, rcvNxt));
             boolean fin = seg.has(TcpHeader.FIN) && take == length;
             if (take > 0 && reassembly.add(seq, buf, seg.payloadOffset(), take, fin))
                 ctx.stats().inc(Counter.TCP_OUT_OF_ORDER_QUEUED);
@@ -111,7 +145,7 @@ final class Receiver {
             flow.ackNow(); // a retransmission of what we have
             return;
         }
-        int take = (int) Math.min(length - skip, freeWindow());
+        int take = (int) Math.min(length - skip, acceptWindow());
         if (take <= 0) {
             flow.ackNow();
             return;
@@ -135,18 +169,15 @@ final class Receiver {
             int skip = Seq.diff(rcvNxt, p.seq());
             int rest = p.data().length - skip;
             if (rest > 0) {
-                int accepted = deliver(ByteBuffer.wrap(p.data()), skip, (int) Math.min(rest, freeWindow()));
+                int accepted = deliver(ByteBuffer.wrap(p.data()), skip, (int) Math.min(rest, acceptWindow()));
                 rcvNxt += accepted;
                 if (accepted < rest) {
                     reassembly.add(rcvNxt, ByteBuffer.wrap(p.data()), skip + accepted, rest - accepted, p.fin());
                     return;
                 }
             }
-            if (p.fin() && !finReceived && p.end() == rcvNxt) {
-                finReceived = true;
-                rcvNxt++;
-                deliverFinIfDue();
-            }
+            if (p.fin() && !finReceived && p.end() == rcvNxt)
+                finArrived();
         }
     }
 
@@ -170,14 +201,16 @@ final class Receiver {
         return written + queued;
     }
 
-    /** The host socket is writable: held data goes on. */
+    /** The host socket is writable: held data goes on, and the board hears when its window reopens. */
     void onWritable() throws IOException {
         if (toHost == null)
             return;
         if (toHost.writeTo(socket) > 0) {
             flow.touch();
-            ackNowNeeded = true; // the window opens and held data is acknowledged
-            ackLater();
+            if (windowUpdateDue()) {
+                ackNowNeeded = true;
+                ackLater();
+            }
         }
         if (toHost.isEmpty()) {
             flow.updateInterest();
@@ -192,13 +225,18 @@ final class Receiver {
     // ---- FIN --------------------------------------------------------------------
 
     void onFin(TcpHeader seg) throws IOException {
-        if (finReceived || Seq.diff(seg.seq() + seg.payloadLength(), rcvNxt) != 0)
+        if (finReceived || seg.seq() + seg.payloadLength() != rcvNxt)
             return; // not in order (yet): the board will retransmit it
+        finArrived();
+    }
+
+    /** The board's FIN is next in order: acked at once, passed on once the data before it is. */
+    private void finArrived() throws IOException {
         finReceived = true;
         rcvNxt++;
-        deliverFinIfDue();
         ackNowNeeded = true;
         ackLater();
+        deliverFinIfDue();
     }
 
     /** Once everything before the board's FIN reached the host, half-close the host socket. */
@@ -207,8 +245,6 @@ final class Receiver {
             return;
         socket.shutdownOutput();
         finDelivered = true;
-        ackNowNeeded = true;
-        ackLater();
         flow.onFinDelivered();
     }
 
@@ -218,16 +254,49 @@ final class Receiver {
 
     // ---- acks and window ----------------------------------------------------------
 
-    /** Acknowledges everything delivered, and the FIN once delivered. */
+    /**
+     * Acknowledges everything accepted, whether the host socket took it yet
+     * or not, and the FIN: held data shows in the window instead, so a slow
+     * host is a shrinking window to the board, never a loss it would repair
+     * by retransmitting.
+     */
     int ackNumber() {
-        return rcvNxt - pending() - (finReceived && !finDelivered ? 1 : 0);
+        return rcvNxt;
     }
 
-    /** The window field of our next segment (unscaled in a SYN, RFC 7323). */
+    /**
+     * The window field of our next segment (unscaled in a SYN, RFC 7323).
+     * Rounding to the scale may show the edge up to 2^shift - 1 bytes short
+     * of what we offered (RFC 7323 appendix F); data up to the offer is
+     * still taken.
+     */
     int windowField(boolean syn) {
         if (syn)
             return Math.min(capacity, 0xFFFF);
-        return Math.min(capacity >>> shift, 0xFFFF);
+        advanceEdge();
+        return Math.min(Seq.diff(rcvEdge, rcvNxt) >>> shift, 0xFFFF);
+    }
+
+    /**
+     * After the host took held data: is the window worth telling the board
+     * about now? When the offer is under half the capacity and the room at
+     * least doubles it (as Linux's tcp_cleanup_rbuf), so a zero window
+     * reopens without the board having to probe.
+     */
+    private boolean windowUpdateDue() {
+        if (finReceived)
+            return false; // the board sends nothing more
+        long offered = Seq.diff(rcvEdge, rcvNxt);
+        if (2 * offered > capacity)
+            return false;
+        long room = room();
+        boolean sws = room >= capacity / 2 || room - offered >= Math.min(capacity / 2, mss);
+        return sws && room >= 2 * offered && room > 0;
+    }
+
+    /** Accepted board bytes the host has not taken yet, and a FIN not yet passed on. */
+    int heldForHost() {
+        return pending() + (finReceived && !finDelivered ? 1 : 0);
     }
 
     private void ackLater() {

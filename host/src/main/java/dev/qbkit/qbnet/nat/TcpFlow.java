@@ -141,10 +141,10 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter, Tc
             while ((capacity >> shift) > 0xFFFF)
                 shift++;
             shift = Math.min(shift, 14);
-            receiver.negotiate(shift, Math.min(capacity, 0xFFFF << shift) & -(1 << shift));
+            receiver.negotiate(shift, Math.min(capacity, 0xFFFF << shift) & -(1 << shift), mss);
             sender.negotiate(mss, peerScale);
         } else {
-            receiver.negotiate(0, Math.min(capacity, 0xFFFF));
+            receiver.negotiate(0, Math.min(capacity, 0xFFFF), mss);
             sender.negotiate(mss, 0);
         }
     }
@@ -173,6 +173,11 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter, Tc
 
     public State state() {
         return state;
+    }
+
+    /** Board bytes acknowledged but not yet taken by the host socket (a FIN counts one). */
+    int heldForHost() {
+        return receiver.heldForHost();
     }
 
     /** Bytes held for this flow in both directions. */

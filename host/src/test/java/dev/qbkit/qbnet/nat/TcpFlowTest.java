@@ -254,18 +254,88 @@ class TcpFlowTest {
     }
 
     @Test
-    void dataTheHostSocketCannotTakeIsHeldAndAckedWhenWritten() {
+    void dataTheHostSocketCannotTakeYetIsAckedAtOnceAndNarrowsTheWindow() {
         establish();
         nat.socket().writeRoom = 4;
         nat.board(fromBoard(IRS + 1, ISS + 1, A | P, BOARD_WINDOW).withPayload("abcdefghij"));
-        assertEquals(toBoard(ISS + 1, IRS + 5, A, OUR_WINDOW), nat.next(), "acks only the 4 bytes written");
+        assertEquals(toBoard(ISS + 1, IRS + 11, A, (1048576 - 6) >> 5), nat.next(),
+                "all 10 bytes acked; the 6 held come off the window");
         assertTrue(nat.socket().wantWrite);
         nat.socket().writeRoom = Integer.MAX_VALUE;
         nat.socket().listener.onWritable();
         nat.endRound();
         assertEquals("abcdefghij", new String(nat.socket().takeWritten(), StandardCharsets.US_ASCII));
-        assertEquals(toBoard(ISS + 1, IRS + 11, A, OUR_WINDOW), nat.next());
+        assertTrue(nat.nothingSent(), "a window still over half open is not worth a packet");
         assertFalse(nat.socket().wantWrite);
+        nat.board(fromBoard(IRS + 11, ISS + 1, A | P, BOARD_WINDOW).withPayload("k"));
+        nat.advance(TcpFlow.DELAYED_ACK);
+        assertEquals(toBoard(ISS + 1, IRS + 12, A, OUR_WINDOW), nat.next(), "the next ack has it all back");
+    }
+
+    /** A flow whose receive window is 4096 bytes (unscaled) and whose host socket takes nothing yet. */
+    ScriptedNat smallWindow() {
+        ScriptedNat n = new ScriptedNat(NatConfig.builder().mtu(1500).tcpBuffers(4096, 1 << 20).build());
+        n.board(syn());
+        n.socket().listener.onConnected();
+        assertEquals(toBoard(ISS, IRS + 1, S | A, 4096).withOptions(1460, 0, true), n.next());
+        n.board(fromBoard(IRS + 1, ISS + 1, A, BOARD_WINDOW));
+        n.socket().writeRoom = 0;
+        return n;
+    }
+
+    @Test
+    void aHostThatStopsReadingHoldsTheBoardAtAZeroWindowUntilItReadsAgain() {
+        ScriptedNat n = smallWindow();
+        byte[] data = bytes(4096, 8);
+        n.board(fromBoard(IRS + 1, ISS + 1, A, BOARD_WINDOW).withPayload(Arrays.copyOfRange(data, 0, 1460)));
+        assertEquals(toBoard(ISS + 1, IRS + 1461, A, 4096 - 1460), n.next(), "acked at once: no board retransmission");
+        n.boardInOneRound(fromBoard(IRS + 1461, ISS + 1, A, BOARD_WINDOW).withPayload(Arrays.copyOfRange(data, 1460, 2920)),
+                fromBoard(IRS + 2921, ISS + 1, A, BOARD_WINDOW).withPayload(Arrays.copyOfRange(data, 2920, 4096)));
+        assertEquals(toBoard(ISS + 1, IRS + 4097, A, 0), n.next(), "everything acked, the window shut");
+        assertTrue(n.nothingSent());
+
+        n.advance(60_000_000_000L); // far longer than any board RTO: nothing of it is unacked
+        n.board(fromBoard(IRS + 4096, ISS + 1, A, BOARD_WINDOW)); // the board's zero-window probe
+        assertEquals(toBoard(ISS + 1, IRS + 4097, A, 0), n.next(), "answered: still shut");
+        n.board(fromBoard(IRS + 4097, ISS + 1, A, BOARD_WINDOW).withPayload("x")); // a probe with a byte
+        assertEquals(toBoard(ISS + 1, IRS + 4097, A, 0), n.next(), "not taken: no room");
+        assertEquals(TcpFlow.State.ESTABLISHED, n.flow().state());
+
+        n.socket().writeRoom = 1000;
+        n.socket().listener.onWritable();
+        n.endRound();
+        assertTrue(n.nothingSent(), "1000 bytes of room is less than a segment: no silly window");
+        n.socket().writeRoom = Integer.MAX_VALUE;
+        n.socket().listener.onWritable();
+        n.endRound();
+        assertEquals(toBoard(ISS + 1, IRS + 4097, A, 4096), n.next(), "the window reopens without a probe");
+        assertArrayEquals(data, n.socket().takeWritten());
+        assertEquals(0, n.buffers.inUseBytes());
+    }
+
+    @Test
+    void theRightEdgeNeverMovesLeftWhenTheBoardsBufferCapFills() {
+        ScriptedNat n = new ScriptedNat(NatConfig.builder().mtu(1500).limits(16, 16, 4 * BufferPool.CHUNK_SIZE).build());
+        n.board(syn());
+        n.socket().listener.onConnected();
+        n.next();
+        n.board(fromBoard(IRS + 1, ISS + 1, A, 0)); // the board takes nothing: host data stays in the send buffer
+        n.socket().writeRoom = 0;
+        n.board(fromBoard(IRS + 1, ISS + 1, A, 0).withPayload(bytes(1000, 9)));
+        Segment first = n.next();
+        assertEquals(IRS + 1001, first.ack());
+        assertEquals(3 * BufferPool.CHUNK_SIZE >> 5, first.window(), "a 64 KiB chunk is held: three are left");
+        long edge = Integer.toUnsignedLong(first.ack()) + ((long) first.window() << 5);
+
+        n.socket().remoteSends(bytes(3 * BufferPool.CHUNK_SIZE, 10)); // the host fills the rest of the cap
+        n.endRound();
+        assertEquals(4L * BufferPool.CHUNK_SIZE, n.buffers.inUseBytes(), "the board's buffer cap is reached");
+        n.board(fromBoard(IRS + 1001, ISS + 1, A, 0).withPayload(bytes(10, 11)));
+        Segment second = n.next();
+        assertEquals(IRS + 1011, second.ack());
+        long secondEdge = Integer.toUnsignedLong(second.ack()) + ((long) second.window() << 5);
+        assertTrue(secondEdge > edge - 32, "the edge stays (less the scale's rounding, RFC 7323 F): " + edge
+                + " then " + secondEdge);
     }
 
     @Test
@@ -642,13 +712,16 @@ class TcpFlowTest {
         establish();
         nat.socket().writeRoom = 0;
         nat.board(fromBoard(IRS + 1, ISS + 1, A | F, BOARD_WINDOW).withPayload("tail"));
-        assertEquals(toBoard(ISS + 1, IRS + 1, A, OUR_WINDOW), nat.next(), "nothing reached the host yet");
-        assertFalse(nat.socket().outputShut);
+        assertEquals(toBoard(ISS + 1, IRS + 6, A, (1048576 - 4) >> 5), nat.next(), "data and FIN acked, held");
+        assertFalse(nat.socket().outputShut, "the host gets the FIN after the data");
+        assertEquals(TcpFlow.State.ESTABLISHED, nat.flow().state());
         nat.socket().writeRoom = Integer.MAX_VALUE;
         nat.socket().listener.onWritable();
         nat.endRound();
+        assertEquals("tail", new String(nat.socket().takeWritten(), StandardCharsets.US_ASCII));
         assertTrue(nat.socket().outputShut);
-        assertEquals(toBoard(ISS + 1, IRS + 6, A, OUR_WINDOW), nat.next());
+        assertEquals(TcpFlow.State.CLOSE_WAIT, nat.flow().state());
+        assertTrue(nat.nothingSent(), "the FIN was acked already");
     }
 
     @Test

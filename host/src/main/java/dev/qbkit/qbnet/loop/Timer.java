@@ -1,13 +1,16 @@
-// A one-shot deadline owned by a single object (a flow, a session). Moving a
-// deadline is cheap: the queue keeps at most one live entry per timer and
-// re-files it lazily when it fires early.
+// A one-shot deadline owned by a single object (a flow, a session). The timer
+// is its own entry in the queue's heap and knows its place there, so moving
+// or cancelling it is O(log n) and leaves nothing behind.
 package dev.qbkit.qbnet.loop;
 
 public abstract class Timer {
     static final long NONE = Long.MIN_VALUE;
 
     long deadline = NONE;
-    long filedAt = NONE;
+    /** Position in the queue's heap, -1 when not armed. */
+    int index = -1;
+    /** Tie-break: timers due at the same instant fire in the order they were scheduled. */
+    long order;
 
     /** Runs on the loop thread when the deadline has passed. */
     protected abstract void fire(long now);
@@ -22,7 +25,7 @@ public abstract class Timer {
     }
 
     public final boolean isArmed() {
-        return deadline != NONE;
+        return index >= 0;
     }
 
     public final long deadline() {

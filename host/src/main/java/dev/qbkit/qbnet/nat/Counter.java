@@ -52,6 +52,7 @@ public enum Counter {
     TCP_FAST_RETRANSMITS("tcp", "fast retransmits"),
     TCP_TIMEOUTS("tcp", "retransmission timeouts"),
     TCP_WINDOW_PROBES("tcp", "zero-window probes sent"),
+    TCP_KEEPALIVES_MIRRORED("tcp", "host sockets given the board's keepalive"),
     TCP_IDLE_CLOSED("tcp", "flows closed idle"),
     UDP_FLOWS_OPENED("udp", "flows opened"),
     UDP_FLOWS_CLOSED("udp", "flows closed"),

@@ -11,9 +11,15 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import jdk.net.ExtendedSocketOptions;
+
 import dev.qbkit.qbnet.loop.EventLoop;
 
 public final class NioTcpSocket implements TcpSocket, EventLoop.IoHandler {
+    private static final Logger log = LoggerFactory.getLogger(NioTcpSocket.class);
     private final EventLoop loop;
     private SocketChannel channel;
     private SelectionKey key;
@@ -109,6 +115,29 @@ public final class NioTcpSocket implements TcpSocket, EventLoop.IoHandler {
     @Override
     public int write(ByteBuffer src) throws IOException {
         return channel.write(src);
+    }
+
+    @Override
+    public void keepAlive(int idleSeconds, int intervalSeconds, int count) {
+        if (channel == null || !channel.isOpen())
+            return;
+        try {
+            channel.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
+            var supported = channel.supportedOptions();
+            if (supported.contains(ExtendedSocketOptions.TCP_KEEPIDLE))
+                channel.setOption(ExtendedSocketOptions.TCP_KEEPIDLE, idleSeconds);
+            if (supported.contains(ExtendedSocketOptions.TCP_KEEPINTERVAL))
+                channel.setOption(ExtendedSocketOptions.TCP_KEEPINTERVAL, intervalSeconds);
+            if (supported.contains(ExtendedSocketOptions.TCP_KEEPCOUNT))
+                channel.setOption(ExtendedSocketOptions.TCP_KEEPCOUNT, count);
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            log.debug("keepalive on {}: {}", channel, e.toString());
+        }
+    }
+
+    /** The channel, for tests of what was set on it. */
+    SocketChannel channel() {
+        return channel;
     }
 
     @Override

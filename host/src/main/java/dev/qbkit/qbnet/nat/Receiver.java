@@ -40,7 +40,7 @@ final class Receiver {
     void init(int initialSequence) {
         irs = initialSequence;
         rcvNxt = irs + 1;
-        rcvEdge = rcvNxt;
+        rcvEdge = rcvNxt + Math.min(capacity, 0xFFFF); // what our SYN offered, if it went first
     }
 
     /** Our window scale, the most we hold, and the board's MSS, settled with the SYN options. */
@@ -52,6 +52,16 @@ final class Receiver {
 
     int irs() {
         return irs;
+    }
+
+    /** rcvNxt: the next sequence number expected from the board. */
+    int next() {
+        return rcvNxt;
+    }
+
+    /** The window we offer shows as zero: an old segment now is the board probing it. */
+    boolean windowShut() {
+        return Seq.diff(rcvEdge, rcvNxt) >>> shift == 0;
     }
 
     int shift() {
@@ -271,8 +281,11 @@ final class Receiver {
      * still taken.
      */
     int windowField(boolean syn) {
-        if (syn)
-            return Math.min(capacity, 0xFFFF);
+        if (syn) {
+            int window = Math.min(capacity, 0xFFFF);
+            rcvEdge = Seq.max(rcvEdge, rcvNxt + window); // before the board's SYN, rcvNxt means nothing yet
+            return window;
+        }
         advanceEdge();
         return Math.min(Seq.diff(rcvEdge, rcvNxt) >>> shift, 0xFFFF);
     }

@@ -44,6 +44,12 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter, Tc
     static final int MAX_SYNACK_RETRANSMITS = 5;
     static final int DEFAULT_MSS_IPV4 = 536;
     static final int DEFAULT_MSS_IPV6 = 1220;
+    /** An old segment sooner than this after our last one is a duplicate, not a keepalive (Linux's least TCP_KEEPIDLE). */
+    static final long MIN_KEEPALIVE_IDLE = 1_000_000_000L;
+    /** Mirrored keepalives: at most Linux's default probe interval, and its probe count. */
+    static final int KEEPALIVE_INTERVAL = 75;
+    static final int KEEPALIVE_PROBES = 9;
+    private static final int MAX_KEEPALIVE_IDLE = 32_767; // Linux's MAX_TCP_KEEPIDLE
 
     private final NatContext ctx;
     private final FlowKey key;
@@ -62,6 +68,8 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter, Tc
     private boolean readPaused;
     private boolean hostClosed;
     private long lastActivity;
+    private long lastSentAt; // our last segment to the board: the board's keepalive idle counts from it
+    private int keepaliveIdle; // seconds mirrored onto the host socket, 0 before any
     private boolean waiting;
     /** Inside emit(): a second emit now would be a nested write (doc/DESIGN.md, "No re-entrant writes"). */
     private boolean emitting;
@@ -113,6 +121,7 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter, Tc
         this.receiver = new Receiver(this, ctx, socket);
         this.sender = new Sender(this, ctx, timer, ipv6, iss);
         this.lastActivity = ctx.now();
+        this.lastSentAt = lastActivity;
     }
 
     /**
@@ -361,7 +370,10 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter, Tc
         if (!receiver.acceptable(seg)) {
             if (!seg.has(TcpHeader.RST)) {
                 // Wholly old (a retransmission, a keepalive) is normal; beyond the window is not.
-                ctx.stats().inc(receiver.isOld(seg) ? Counter.TCP_DUPLICATES : Counter.DROP_TCP_OUT_OF_WINDOW);
+                boolean old = receiver.isOld(seg);
+                ctx.stats().inc(old ? Counter.TCP_DUPLICATES : Counter.DROP_TCP_OUT_OF_WINDOW);
+                if (old)
+                    mirrorKeepalive(seg);
                 ackNow();
             }
             return;
@@ -395,6 +407,32 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter, Tc
         if (seg.has(TcpHeader.FIN))
             receiver.onFin(seg);
         trySend();
+    }
+
+    /**
+     * A keepalive probe from the board (RFC 9293 3.8.4: the sequence number
+     * before rcvNxt, at most one byte, after the connection went idle) is
+     * answered here, so the board would never learn that the host's peer
+     * died. The host socket gets the same keepalive instead: the board's
+     * idle time, observed as the time since our last segment (the board's
+     * timer runs from what it last received), and Linux's interval and
+     * count, which answered probes never show. When the host kernel gives
+     * up on the peer, the read fails and the board gets a reset.
+     */
+    private void mirrorKeepalive(TcpHeader seg) {
+        if (seg.seq() != receiver.next() - 1 || seg.payloadLength() > 1 || seg.has(TcpHeader.FIN)
+                || receiver.windowShut())
+            return;
+        long idle = ctx.now() - lastSentAt;
+        if (idle < MIN_KEEPALIVE_IDLE)
+            return;
+        int seconds = (int) Math.min((idle + 500_000_000L) / 1_000_000_000L, MAX_KEEPALIVE_IDLE);
+        if (seconds == keepaliveIdle)
+            return;
+        keepaliveIdle = seconds;
+        socket.keepAlive(seconds, Math.min(seconds, KEEPALIVE_INTERVAL), KEEPALIVE_PROBES);
+        ctx.stats().inc(Counter.TCP_KEEPALIVES_MIRRORED);
+        log.debug("{}: the board probes after {} s idle; so does the host socket", key, seconds);
     }
 
     /** RFC 9293 3.10.7.3: our SYN is out, the board answers. */
@@ -584,6 +622,7 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter, Tc
             TcpWriter.finishOffload(ctx, key, t, options, length, sender.mss() - options); // options come out of each segment (RFC 6691)
         else
             TcpWriter.finish(ctx, key, t, options, length);
+        lastSentAt = ctx.now();
         if (withAck) {
             receiver.ackSent();
             if (delayedAckTimer.isArmed())

@@ -32,6 +32,14 @@ public interface TcpSocket extends ByteQueue.Source, ByteQueue.Sink {
 
     void shutdownOutput() throws IOException;
 
+    /**
+     * Turns on TCP keepalive: probe the peer after {@code idleSeconds}
+     * without traffic, every {@code intervalSeconds}, and give up after
+     * {@code count} unanswered probes (a read then fails). Best effort: a
+     * platform without the per-socket settings keeps its defaults.
+     */
+    void keepAlive(int idleSeconds, int intervalSeconds, int count);
+
     void setInterest(boolean read, boolean write);
 
     /** Closes gracefully: unsent data is still delivered, then FIN. */

@@ -26,6 +26,11 @@ final class FakeSocket implements TcpSocket {
     boolean aborted;
     boolean wantRead;
     boolean wantWrite;
+    /** Reads throw this (the peer found dead: a keepalive timeout, a reset). */
+    IOException failReads;
+    /** The last keepAlive(idle, interval, count) the flow asked for, or null. */
+    int[] keepAlive;
+    int keepAliveCalls;
 
     @Override
     public void connect(InetSocketAddress remote, Listener l) {
@@ -61,6 +66,8 @@ final class FakeSocket implements TcpSocket {
 
     @Override
     public long read(ByteBuffer[] dsts, int offset, int length) throws IOException {
+        if (failReads != null)
+            throw failReads;
         if (!incoming.hasRemaining())
             return remoteEof ? -1 : 0;
         long n = 0;
@@ -101,6 +108,12 @@ final class FakeSocket implements TcpSocket {
                 break;
         }
         return n;
+    }
+
+    @Override
+    public void keepAlive(int idleSeconds, int intervalSeconds, int count) {
+        keepAlive = new int[] { idleSeconds, intervalSeconds, count };
+        keepAliveCalls++;
     }
 
     @Override

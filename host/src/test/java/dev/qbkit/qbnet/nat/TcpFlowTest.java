@@ -439,6 +439,55 @@ class TcpFlowTest {
     }
 
     @Test
+    void theBoardsKeepaliveIsMirroredOntoTheHostSocket() {
+        establish();
+        nat.advance(45_000_000_000L);
+        nat.board(fromBoard(IRS, ISS + 1, A, BOARD_WINDOW)); // 45 s after the board last heard from us
+        assertEquals(toBoard(ISS + 1, IRS + 1, A, OUR_WINDOW), nat.next(), "answered here");
+        assertArrayEquals(new int[] { 45, 45, 9 }, nat.socket().keepAlive,
+                "the host socket probes its peer after the board's idle time");
+        nat.advance(45_000_000_000L);
+        nat.board(fromBoard(IRS, ISS + 1, A, BOARD_WINDOW).withPayload(new byte[] { 0 })); // BSD style: one old byte
+        assertEquals(toBoard(ISS + 1, IRS + 1, A, OUR_WINDOW), nat.next());
+        assertEquals(1, nat.socket().keepAliveCalls, "set once for the same interval");
+        assertEquals(1, nat.stats.get(Counter.TCP_KEEPALIVES_MIRRORED));
+    }
+
+    @Test
+    void aLongKeepaliveIsMirroredWithTheUsualProbeInterval() {
+        establish();
+        nat.advance(7_200_000_000_000L); // Linux's default: 2 h
+        nat.board(fromBoard(IRS, ISS + 1, A, BOARD_WINDOW));
+        nat.next();
+        assertArrayEquals(new int[] { 7200, 75, 9 }, nat.socket().keepAlive);
+    }
+
+    @Test
+    void aZeroWindowProbeOrAQuickDuplicateIsNoKeepalive() {
+        ScriptedNat n = smallWindow();
+        n.board(fromBoard(IRS + 1, ISS + 1, A, BOARD_WINDOW).withPayload(bytes(4096, 3)));
+        assertEquals(0, n.next().window());
+        n.advance(30_000_000_000L);
+        n.board(fromBoard(IRS + 4096, ISS + 1, A, BOARD_WINDOW)); // the board probes our zero window
+        n.next();
+        assertNull(n.socket().keepAlive, "a zero-window probe");
+        establish();
+        nat.board(fromBoard(IRS, ISS + 1, A, BOARD_WINDOW)); // at once: a duplicate, not idle
+        nat.next();
+        assertNull(nat.socket().keepAlive);
+    }
+
+    @Test
+    void aHostPeerFoundDeadResetsTheBoardsConnection() {
+        establish();
+        nat.socket().failReads = new IOException("Connection timed out");
+        nat.socket().listener.onReadable(); // the host kernel's keepalive gave up on the peer
+        assertEquals(toBoard(ISS + 1, IRS + 1, R | A, 0), nat.next());
+        assertNull(nat.flow());
+        assertTrue(nat.socket().aborted);
+    }
+
+    @Test
     void segmentWithoutAckIsDropped() {
         establish();
         nat.board(fromBoard(IRS + 1, 0, P, BOARD_WINDOW).withPayload("x"));

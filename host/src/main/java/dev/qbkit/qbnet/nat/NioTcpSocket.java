@@ -1,7 +1,8 @@
 // TcpSocket over a non-blocking NIO SocketChannel registered with the board's
 // event loop. Interest changes are cached so a busy flow does not re-arm the
 // selector on every packet. Listener events come from the loop, never from
-// inside a call the flow made (a connect that completes at once is a task).
+// inside a call the flow made (a connect that completes at once is a task),
+// and whatever a listener throws ends in its onFailure (the flow resets).
 package dev.qbkit.qbnet.nat;
 
 import java.io.IOException;
@@ -46,7 +47,7 @@ public final class NioTcpSocket implements TcpSocket, EventLoop.IoHandler {
             channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
             key = loop.register(channel, 0, this);
         } catch (IOException e) {
-            loop.execute(() -> l.onConnectFailed(e));
+            later(() -> l.onConnectFailed(e));
         }
     }
 
@@ -61,7 +62,18 @@ public final class NioTcpSocket implements TcpSocket, EventLoop.IoHandler {
         connecting = !channel.connect(remote);
         key = loop.register(channel, connecting ? SelectionKey.OP_CONNECT : 0, this);
         if (!connecting)
-            loop.execute(this::connectedAtOnce);
+            later(this::connectedAtOnce);
+    }
+
+    /** A listener event as a loop task of its own; what it throws goes to the listener's onFailure. */
+    private void later(Runnable event) {
+        loop.execute(() -> {
+            try {
+                event.run();
+            } catch (RuntimeException e) {
+                listener.onFailure(e);
+            }
+        });
     }
 
     private void connectedAtOnce() {
@@ -69,11 +81,12 @@ public final class NioTcpSocket implements TcpSocket, EventLoop.IoHandler {
             listener.onConnected();
     }
 
+    /** onReady threw (the loop has cancelled the key): the flow resets itself, so nothing hangs. */
     @Override
     public boolean contain(Exception cause) {
-        if (!(cause instanceof RuntimeException e) || listener == null)
+        if (listener == null)
             return false;
-        listener.onFailure(e);
+        listener.onFailure(cause instanceof RuntimeException e ? e : new IllegalStateException(cause));
         return true;
     }
 
@@ -82,13 +95,16 @@ public final class NioTcpSocket implements TcpSocket, EventLoop.IoHandler {
         if (connecting) {
             if (!k.isConnectable())
                 return;
+            boolean connected;
             try {
-                channel.finishConnect();
+                connected = channel.finishConnect();
             } catch (IOException e) {
                 connecting = false;
                 listener.onConnectFailed(e);
                 return;
             }
+            if (!connected)
+                return; // woken before the handshake completed: OP_CONNECT stays
             connecting = false;
             interest = -1;
             k.interestOps(0);

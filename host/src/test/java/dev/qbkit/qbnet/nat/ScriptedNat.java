@@ -20,6 +20,8 @@ final class ScriptedNat implements NatContext {
     static final int ISS = 1_000_000;
 
     long now = 1_000_000_000L;
+    /** Our initial sequence number for the next flow. */
+    int iss = ISS;
     final TimerQueue timers = new TimerQueue();
     final Stats stats = new Stats();
     final BufferPool buffers;
@@ -58,7 +60,7 @@ final class ScriptedNat implements NatContext {
             FakeSocket s = new FakeSocket();
             sockets.add(s);
             return s;
-        }, () -> ISS, () -> List.of(new InetSocketAddress("127.0.0.53", 53)));
+        }, () -> iss, () -> List.of(new InetSocketAddress("127.0.0.53", 53)));
         this.icmp = new IcmpTable(this, new Policy(config));
     }
 

@@ -23,6 +23,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
 class TcpFlowTest {
@@ -970,5 +971,135 @@ class TcpFlowTest {
             nat.socket().listener.onReadable();
         }
         assertArrayEquals(data, received.toByteArray());
+    }
+
+    // ---- sequence numbers at a wrap ------------------------------------------------------
+
+    /** Sequence numbers from just below 2^32 (unsigned wrap: 0xFFFFFFFF to 0). */
+    @Nested
+    class NearTwoToThe32 extends AcrossAWrap {
+        NearTwoToThe32() {
+            super(0);
+        }
+    }
+
+    /** Sequence numbers from just below 2^31 (where a signed int comparison would break: 0x7FFFFFFF to 0x80000000). */
+    @Nested
+    class NearTwoToThe31 extends AcrossAWrap {
+        NearTwoToThe31() {
+            super(Integer.MIN_VALUE);
+        }
+    }
+
+    /** The same exchanges with both initial sequence numbers just below {@code wrap}: everything crosses it. */
+    abstract class AcrossAWrap {
+        final int wrap;
+        final int iss; // our data crosses the wrap after 9 bytes
+        final int irs; // the board's after 19
+        final ScriptedNat w = new ScriptedNat();
+
+        AcrossAWrap(int wrap) {
+            this.wrap = wrap;
+            this.iss = wrap - 10;
+            this.irs = wrap - 20;
+        }
+
+        void establishNearTheWrap(int ourIss, int boardIrs) {
+            w.iss = ourIss;
+            w.board(fromBoard(boardIrs, 0, S, 64240).withOptions(1460, 7, true));
+            w.socket().listener.onConnected();
+            assertEquals(toBoard(ourIss, boardIrs + 1, S | A, 65535).withOptions(1460, 5, true), w.next());
+            w.board(fromBoard(boardIrs + 1, ourIss + 1, A, BOARD_WINDOW));
+            assertEquals(TcpFlow.State.ESTABLISHED, w.flow().state());
+        }
+
+        @Test
+        void boardDataAcrossTheWrapIsDeliveredAndAcked() {
+            establishNearTheWrap(iss, irs);
+            byte[] data = bytes(2920, 17);
+            w.boardInOneRound(fromBoard(irs + 1, iss + 1, A, BOARD_WINDOW).withPayload(Arrays.copyOfRange(data, 0, 1460)),
+                    fromBoard(irs + 1461, iss + 1, A, BOARD_WINDOW).withPayload(Arrays.copyOfRange(data, 1460, 2920)));
+            assertEquals(toBoard(iss + 1, wrap + 2901, A, OUR_WINDOW), w.next(), "the ack is past the wrap");
+            assertArrayEquals(data, w.socket().takeWritten());
+            w.board(fromBoard(irs + 1, iss + 1, A, BOARD_WINDOW).withPayload(Arrays.copyOfRange(data, 0, 1460)));
+            assertEquals(toBoard(iss + 1, wrap + 2901, A, OUR_WINDOW), w.next(), "a retransmission from before the wrap is old");
+            assertEquals(0, w.socket().takeWritten().length);
+        }
+
+        @Test
+        void hostDataAcrossTheWrapIsSentRetransmittedAndAcked() {
+            establishNearTheWrap(iss, irs);
+            byte[] data = bytes(3000, 18);
+            w.socket().remoteSends(data);
+            w.endRound();
+            assertEquals(toBoard(iss + 1, irs + 1, A | P, OUR_WINDOW).withPayload(Arrays.copyOfRange(data, 0, 1460)), w.next());
+            assertEquals(toBoard(wrap + 1451, irs + 1, A | P, OUR_WINDOW).withPayload(Arrays.copyOfRange(data, 1460, 2920)),
+                    w.next());
+            assertEquals(toBoard(wrap + 2911, irs + 1, A | P, OUR_WINDOW).withPayload(Arrays.copyOfRange(data, 2920, 3000)),
+                    w.next());
+            w.board(fromBoard(irs + 1, wrap + 1451, A, BOARD_WINDOW)); // the first segment, acked across the wrap
+            w.advance(RTO);
+            assertEquals(toBoard(wrap + 1451, irs + 1, A | P, OUR_WINDOW).withPayload(Arrays.copyOfRange(data, 1460, 2920)),
+                    w.next(), "the rest goes again from the ack");
+            w.board(fromBoard(irs + 1, wrap + 2991, A, BOARD_WINDOW));
+            w.advance(10 * RTO);
+            assertTrue(w.nothingSent(), "all acked: nothing more");
+            assertEquals(0, w.flow().bufferedBytes());
+        }
+
+        @Test
+        void sackBlocksAcrossTheWrap() {
+            establishNearTheWrap(iss, irs);
+            byte[] data = bytes(40, 19);
+            w.board(fromBoard(irs + 11, iss + 1, A, BOARD_WINDOW).withPayload(Arrays.copyOfRange(data, 10, 30)));
+            assertEquals(toBoard(iss + 1, irs + 1, A, OUR_WINDOW).withSack(wrap - 9, wrap + 11), w.next(),
+                    "one block holds the data on both sides of the wrap");
+            w.board(fromBoard(irs + 31, iss + 1, A, BOARD_WINDOW).withPayload(Arrays.copyOfRange(data, 30, 40)));
+            assertEquals(toBoard(iss + 1, irs + 1, A, OUR_WINDOW).withSack(wrap - 9, wrap + 21), w.next(),
+                    "adjacent pieces merge across the wrap");
+            w.board(fromBoard(irs + 1, iss + 1, A, BOARD_WINDOW).withPayload(Arrays.copyOfRange(data, 0, 10)));
+            assertArrayEquals(data, w.socket().takeWritten());
+            w.advance(TcpFlow.DELAYED_ACK);
+            assertEquals(toBoard(iss + 1, wrap + 21, A, OUR_WINDOW), w.next());
+            assertEquals(0, w.buffers.inUseBytes());
+        }
+
+        @Test
+        void finsAcrossTheWrap() {
+            establishNearTheWrap(iss, irs);
+            w.board(fromBoard(irs + 1, iss + 1, A | F, BOARD_WINDOW).withPayload(bytes(19, 20))); // data to the wrap, FIN on it
+            assertEquals(toBoard(iss + 1, wrap + 1, A, OUR_WINDOW), w.next(), "the FIN at the wrap is acked");
+            assertTrue(w.socket().outputShut);
+            assertEquals(TcpFlow.State.CLOSE_WAIT, w.flow().state());
+            w.socket().remoteSends(bytes(8, 21)); // our data ends just before the wrap: our FIN takes the last number
+            w.socket().remoteCloses();
+            w.endRound();
+            assertEquals(toBoard(iss + 1, wrap + 1, A | P, OUR_WINDOW).withPayload(bytes(8, 21)), w.next());
+            assertEquals(toBoard(wrap - 1, wrap + 1, A | F, OUR_WINDOW), w.next());
+            assertEquals(TcpFlow.State.LAST_ACK, w.flow().state());
+            w.advance(RTO);
+            assertEquals(toBoard(iss + 1, wrap + 1, A | P | F, OUR_WINDOW).withPayload(bytes(8, 21)), w.next(),
+                    "resent, with the FIN, until acked");
+            w.board(fromBoard(wrap + 1, wrap, A, BOARD_WINDOW)); // acks our FIN: across the wrap
+            assertNull(w.flow(), "LAST_ACK ends");
+        }
+
+        @Test
+        void probesAtTheWrap() {
+            int last = wrap - 1;
+            establishNearTheWrap(last, last); // snd.una and rcv.nxt are the wrap: both probes use the number before it
+            w.board(fromBoard(wrap, wrap, A, 0));
+            w.socket().remoteSends("x".getBytes(StandardCharsets.US_ASCII));
+            w.endRound();
+            w.advance(RTO);
+            assertEquals(toBoard(last, wrap, A, OUR_WINDOW), w.next(), "our zero-window probe");
+            w.board(fromBoard(wrap, wrap, A, BOARD_WINDOW));
+            assertEquals(toBoard(wrap, wrap, A | P, OUR_WINDOW).withPayload("x"), w.next());
+            w.board(fromBoard(wrap, wrap + 1, A, BOARD_WINDOW));
+            w.advance(30_000_000_000L);
+            w.board(fromBoard(last, wrap + 1, A, BOARD_WINDOW)); // the board's keepalive
+            assertEquals(toBoard(wrap + 1, wrap, A, OUR_WINDOW), w.next());
+            assertArrayEquals(new int[] { 30, 30, 9 }, w.socket().keepAlive);
+        }
     }
 }

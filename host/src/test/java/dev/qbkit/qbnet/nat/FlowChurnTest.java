@@ -30,8 +30,9 @@ class FlowChurnTest {
     }
 
     /** One request/response connection, the board closing first; the flow is gone at the end. */
-    void oneConnection() {
+    WeakReference<TcpFlow> oneConnection() {
         nat.board(fromBoard(IRS, 0, S).withOptions(1460, 7, true));
+        WeakReference<TcpFlow> flow = new WeakReference<>(nat.flow());
         nat.socket().listener.onConnected();
         nat.endRound();
         nat.board(fromBoard(IRS + 1, ISS + 1, A));
@@ -44,6 +45,7 @@ class FlowChurnTest {
         nat.offloadHeaders.clear();
         nat.sockets.clear(); // the test's own references to the flow go with its socket
         nat.advance(1_000_000L); // 1 ms per connection: nothing is due for hours
+        return flow;
     }
 
     @Test
@@ -64,17 +66,7 @@ class FlowChurnTest {
 
     @Test
     void aClosedFlowIsNotReachableFromTheTimers() {
-        nat.board(fromBoard(IRS, 0, S).withOptions(1460, 7, true));
-        WeakReference<TcpFlow> first = new WeakReference<>(nat.flow());
-        nat.socket().listener.onConnected();
-        nat.endRound();
-        nat.board(fromBoard(IRS + 1, ISS + 1, A));
-        nat.board(fromBoard(IRS + 1, ISS + 1, A | P | F).withPayload("GET"));
-        nat.socket().remoteSends("200".getBytes(StandardCharsets.US_ASCII));
-        nat.socket().remoteCloses();
-        nat.endRound();
-        nat.board(fromBoard(IRS + 5, ISS + 5, A));
-        nat.sockets.clear();
+        WeakReference<TcpFlow> first = oneConnection();
         assertNull(nat.flow());
         for (int i = 0; i < 10 && first.get() != null; i++)
             System.gc();

@@ -2,8 +2,9 @@
 // whatever the board sends and however the host socket behaves (slow, failing
 // mid-write, failing reads, closing), every byte a flow reserved in the
 // board's BufferPool is returned the moment the flow ends, and the pool never
-// exceeds its cap. Input bytes are read front to back, one action each
-// (Action), so the committed regression inputs can be written by hand.
+// exceeds its cap. Input bytes are read front to back with robust/FuzzInput,
+// one byte per action and per argument, so the committed regression inputs
+// can be written by hand.
 package dev.qbkit.qbnet.nat;
 
 import static dev.qbkit.qbnet.nat.Segment.A;
@@ -21,26 +22,10 @@ import java.io.IOException;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 
+import dev.qbkit.qbnet.robust.FuzzInput;
+
 class TcpFlowFuzzTest {
     static final int IRS = 5000;
-
-    /** Reads the input front to back; past its end every read is 0. */
-    static final class Input {
-        private final byte[] data;
-        private int at;
-
-        Input(byte[] data) {
-            this.data = data;
-        }
-
-        boolean more() {
-            return at < data.length;
-        }
-
-        int next(int bound) {
-            return at < data.length ? Byte.toUnsignedInt(data[at++]) % bound : 0;
-        }
-    }
 
     /** The board side of one flow: what it sent and what it has seen of ours. */
     static final class Board {
@@ -58,10 +43,10 @@ class TcpFlowFuzzTest {
     void reservationsReturnToZeroWhenEveryFlowEnds(byte[] data) {
         ScriptedNat nat = new ScriptedNat(NatConfig.builder().mtu(1500).tcpBuffers(16384, 8192)
                 .limits(4, 4, 8 * BufferPool.CHUNK_SIZE).build());
-        Input in = new Input(data);
+        FuzzInput in = new FuzzInput(data);
         Board board = null;
         int steps = 0;
-        while (in.more() && steps++ < 200) {
+        while (in.hasMore() && steps++ < 200) {
             if (nat.flow() == null) {
                 board = open(nat);
                 continue;
@@ -110,25 +95,25 @@ class TcpFlowFuzzTest {
      * read fails, 8 time passes (delayed ack, RTO, persist, idle), 9 the
      * board's FIN, 10 the board's RST, 11 link congestion toggles.
      */
-    static void run(ScriptedNat nat, Board b, Input in) {
+    static void run(ScriptedNat nat, Board b, FuzzInput in) {
         FakeSocket socket = nat.socket();
         int seqBase = IRS + 1;
-        switch (in.next(12)) {
+        switch (in.between(0, 11)) {
             case 0 -> {
-                int length = 1 + in.next(256) * 23;
+                int length = 1 + in.between(0, 255) * 23;
                 nat.board(board(seqBase + b.sent, b.ourEnd, A | P, 502).withPayload(TcpFlowTest.bytes(length, b.sent)));
                 b.sent += length;
             }
             case 1 -> {
-                int gap = 1 + in.next(64) * 37;
-                int length = 1 + in.next(64) * 41;
+                int gap = 1 + in.between(0, 63) * 37;
+                int length = 1 + in.between(0, 63) * 41;
                 nat.board(board(seqBase + b.sent + gap, b.ourEnd, A, 502).withPayload(TcpFlowTest.bytes(length, gap)));
             }
-            case 2 -> nat.board(board(seqBase + b.sent + (b.finSent ? 1 : 0), b.ourEnd, A, in.next(2) == 0 ? 0 : 502));
+            case 2 -> nat.board(board(seqBase + b.sent + (b.finSent ? 1 : 0), b.ourEnd, A, in.between(0, 1) == 0 ? 0 : 502));
             case 3 -> {
-                socket.writeRoom = switch (in.next(3)) {
+                socket.writeRoom = switch (in.between(0, 2)) {
                     case 0 -> 0;
-                    case 1 -> 1 + in.next(256) * 17;
+                    case 1 -> 1 + in.between(0, 255) * 17;
                     default -> Integer.MAX_VALUE;
                 };
                 if (socket.listener != null)
@@ -136,7 +121,7 @@ class TcpFlowFuzzTest {
                 nat.endRound();
             }
             case 4 -> {
-                socket.remoteSends(TcpFlowTest.bytes(1 + in.next(256) * 61, 3));
+                socket.remoteSends(TcpFlowTest.bytes(1 + in.between(0, 255) * 61, 3));
                 nat.endRound();
             }
             case 5 -> {
@@ -145,14 +130,14 @@ class TcpFlowFuzzTest {
             }
             case 6 -> {
                 socket.failLaterWrites = new IOException("Connection reset by peer");
-                socket.writesBeforeFailure = in.next(3);
+                socket.writesBeforeFailure = in.between(0, 2);
             }
             case 7 -> {
                 socket.failReads = new IOException("Connection timed out");
                 socket.listener.onReadable();
                 nat.endRound();
             }
-            case 8 -> nat.advance(switch (in.next(4)) {
+            case 8 -> nat.advance(switch (in.between(0, 3)) {
                 case 0 -> TcpFlow.DELAYED_ACK;
                 case 1 -> TcpFlow.MIN_RTO;
                 case 2 -> 10_000_000_000L; // the longest zero-window probe interval

@@ -79,6 +79,7 @@ expect "--usb-gadget a/b" 2 "--usb-gadget" flag -- "$QBNETD" --usb-gadget a/b
 expect "--usb-ffs relative/dir" 2 "--usb-ffs" flag -- "$QBNETD" --usb-ffs relative/dir
 expect "--usb-manufacturer ''" 2 "--usb-manufacturer" flag -- "$QBNETD" --usb-manufacturer ""
 expect "--usb-product <control char>" 2 "--usb-product" flag -- "$QBNETD" --usb-product $'bad\x01'
+expect "--usb-request-size 5000" 2 "--usb-request-size" flag -- "$QBNETD" --usb-request-size 5000
 expect "--tun 'qb 0'" 2 "--tun" flag -- "$QBNETD" --tun "qb 0"
 expect "--tun <16 chars>" 2 "--tun" flag -- "$QBNETD" --tun abcdefghijklmnop
 expect "--tun a/b" 2 "--tun" flag -- "$QBNETD" --tun a/b

@@ -78,8 +78,9 @@ struct link {
 struct link *link_unix_new(const char *path, uint32_t rx_max_bundle,
 			   const struct link_callbacks *callbacks, void *ctx);
 /* The USB transport: creates the gadget (at start) from config, which must
- * outlive the link. */
+ * outlive the link; moves bundles in requests of at most request_size bytes
+ * (usb_xfer.h). */
 struct link *link_usb_new(const struct gadget_config *config, uint32_t rx_max_bundle,
-			  const struct link_callbacks *callbacks, void *ctx);
+			  size_t request_size, const struct link_callbacks *callbacks, void *ctx);
 
 #endif

@@ -1,6 +1,7 @@
 /* USB transport (--link usb): the gadget's bulk endpoints driven by Linux
- * native AIO (raw syscalls, completions signalled on an eventfd in epoll),
- * ep0 events and vendor requests, ZLPs, link state and the LINK_TEST filler. */
+ * native AIO (raw syscalls, completions signalled on an eventfd in epoll) in
+ * requests of at most --usb-request-size, OUT reads reassembled in a mirrored
+ * ring, ep0 events and vendor requests, ZLPs, link state and LINK_TEST. */
 #define _GNU_SOURCE
 #include <endian.h>
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -26,14 +28,17 @@
 #include "link.h"
 #include "log.h"
 #include "stats.h"
+#include "usb_xfer.h"
 
 /* Tunables; the measurements behind them are in doc/DESIGN.md (a build may
  * override them with -D for such measurements). */
-#ifndef USB_RX_DEPTH
-#define USB_RX_DEPTH 4		/* OUT reads kept posted */
+#ifndef USB_RX_BYTES
+#define USB_RX_BYTES 262144u	/* OUT reads kept posted, in bytes (whatever their size) */
 #endif
+#define USB_RX_DEPTH_MIN 4u
+#define USB_RX_DEPTH_MAX 64u
 #ifndef USB_TX_DEPTH
-#define USB_TX_DEPTH 4		/* IN writes in flight for the data path */
+#define USB_TX_DEPTH 4		/* IN bundles in flight for the data path */
 #endif
 /* IN slots: LINK_TEST filler takes at most USB_TX_DEPTH of them, so one is
  * left for the data path and one is always kept for control messages. */
@@ -45,7 +50,7 @@
 #define USB_EP0_RETRIES 50	/* SETUP answers while ep0 is locked, 1 ms apart */
 #define USB_STOP_WAIT_MS 2000	/* for cancelled transfers at exit */
 #define USB_MPS_MAX 1024u
-#define AIO_BATCH 32
+#define AIO_BATCH 64
 
 enum iocb_kind {
 	IOCB_RX = 1,
@@ -53,18 +58,32 @@ enum iocb_kind {
 	IOCB_ZLP = 3,
 };
 
-struct rx_slot {
+/* aio_data: what completed. index: the read's ring slot or the IN slot;
+ * part: which request of an IN bundle. */
+static uint64_t aio_tag(enum iocb_kind kind, unsigned index, unsigned part)
+{
+	return (uint64_t)kind << 48 | (uint64_t)(index & 0xffff) << 32 | part;
+}
+
+/* One OUT read of the ring. Read number seq uses slot seq % rx_slots, whose
+ * buffer is at ring + slot * request: consecutive reads are consecutive in
+ * memory, and the ring is mapped twice in a row, so a bundle over several
+ * reads is contiguous even where it wraps. */
+struct rx_read {
 	struct iocb iocb;
-	uint8_t *buf;
-	bool busy;
+	bool busy;		/* in the kernel's hands */
+	bool done;		/* completed, not yet fed to the reassembler */
+	int64_t res;
 	uint32_t gen;
 };
 
 struct tx_slot {
-	struct iocb iocb[2];	/* the bundle, then a ZLP when needed */
+	struct iocb *iocbs;	/* tx_parts of them: a bundle's requests and ZLPs */
 	uint8_t *buf;		/* own copy (the filler uses a shared buffer) */
-	unsigned pending;	/* submitted iocbs not completed yet */
+	unsigned submitted;	/* iocbs submitted for this bundle */
+	unsigned pending;	/* of those, not completed yet */
 	size_t len;
+	size_t sent;		/* bytes the completed requests moved */
 	bool filler;
 	bool failed;
 	bool cancelled;
@@ -88,10 +107,26 @@ struct link_usb {
 	bool up;
 	uint32_t gen;		/* bumped at each link change */
 	uint16_t mps;		/* bulk wMaxPacketSize at the current speed */
+	size_t request;		/* the request size cap (--usb-request-size) */
 	size_t rx_len;		/* MAX_BUNDLE rounded up to mps */
-	size_t rx_buf_size;
-	struct rx_slot rx[USB_RX_DEPTH];
+	size_t rx_buf_size;	/* MAX_BUNDLE rounded up to any mps */
+	/* OUT: the ring of reads and the reassembler. */
+	uint8_t *ring;		/* rx_slots * request bytes, mapped twice in a row */
+	size_t ring_size;
+	struct rx_read *rx;
+	unsigned rx_slots;
+	unsigned rx_depth;	/* reads kept posted */
+	size_t rx_read_len;	/* bytes each read asks for */
+	uint64_t rx_head;	/* oldest read whose buffer is still in use */
+	uint64_t rx_fed;	/* next read to feed to the reassembler */
+	uint64_t rx_post;	/* next read to post */
+	struct usb_rx_asm rx_asm;
+	/* IN */
 	struct tx_slot tx[USB_TX_SLOTS];
+	unsigned tx_parts;	/* iocbs per slot */
+	struct iocb **tx_list;	/* io_submit's list, tx_parts long */
+	size_t *tx_lens;	/* request lengths of the bundle being submitted */
+	bool tx_resync;		/* an IN bundle was cut: a ZLP must end it first */
 	/* LINK_TEST */
 	bool test_active;
 	uint64_t test_start_ms;
@@ -134,10 +169,10 @@ static struct link_usb *to_usb(struct link *link)
 }
 
 static void prep(struct link_usb *l, struct iocb *cb, int fd, bool write, void *buf, size_t len,
-		 enum iocb_kind kind, unsigned index)
+		 uint64_t tag)
 {
 	memset(cb, 0, sizeof(*cb));
-	cb->aio_data = (uint64_t)kind << 8 | index;
+	cb->aio_data = tag;
 	cb->aio_lio_opcode = write ? IOCB_CMD_PWRITE : IOCB_CMD_PREAD;
 	cb->aio_fildes = (uint32_t)fd;
 	cb->aio_buf = (uint64_t)(uintptr_t)buf;
@@ -157,26 +192,102 @@ static void arm_retry(struct link_usb *l)
 		err("cannot arm the USB retry timer: %s", strerror(errno));
 }
 
-/* Keeps every idle read posted while the link is up. */
+static bool rx_draining(const struct link_usb *l)
+{
+	for (unsigned i = 0; i < l->rx_slots; i++)
+		if (l->rx[i].busy && l->rx[i].gen != l->gen)
+			return true;
+	return false;
+}
+
+/* Keeps rx_depth reads posted while the link is up, in ring order, in one
+ * io_submit. Reads of an earlier link still in the kernel are waited for
+ * first: their buffers are not ours until they complete. */
 static void post_reads(struct link_usb *l)
 {
-	if (!l->up || l->rx_retry)
-		return;
-	for (unsigned i = 0; i < USB_RX_DEPTH; i++) {
-		struct rx_slot *slot = &l->rx[i];
-		struct iocb *list[1] = { &slot->iocb };
+	struct iocb *list[USB_RX_DEPTH_MAX];
+	long count = 0;
 
-		if (slot->busy)
-			continue;
-		prep(l, &slot->iocb, l->ep_out, false, slot->buf, l->rx_len, IOCB_RX, i);
-		if (sys_io_submit(l->aio, 1, list) != 1) {
-			stats.usb_rx_errors++;
-			warn_limited("cannot post a USB read: %s; retrying", strerror(errno));
-			arm_retry(l);
+	if (!l->up || l->rx_retry || rx_draining(l))
+		return;
+	while (l->rx_post - l->rx_fed + (uint64_t)count < l->rx_depth &&
+	       l->rx_post + (uint64_t)count - l->rx_head < l->rx_slots) {
+		unsigned slot = (unsigned)((l->rx_post + (uint64_t)count) % l->rx_slots);
+		struct rx_read *read = &l->rx[slot];
+
+		prep(l, &read->iocb, l->ep_out, false, l->ring + (size_t)slot * l->request,
+		     l->rx_read_len, aio_tag(IOCB_RX, slot, 0));
+		list[count++] = &read->iocb;
+	}
+	if (!count)
+		return;
+	long n = sys_io_submit(l->aio, count, list);
+	for (long i = 0; i < n; i++) {
+		struct rx_read *read = &l->rx[(l->rx_post + (uint64_t)i) % l->rx_slots];
+		read->busy = true;
+		read->done = false;
+		read->gen = l->gen;
+	}
+	if (n > 0)
+		l->rx_post += (uint64_t)n;
+	if (n == count)
+		return;
+	stats.usb_rx_errors++;
+	int error = n < 0 ? errno : EAGAIN;
+	warn_limited("cannot post USB reads of %zu bytes: %s; retrying every %d ms%s", l->rx_read_len,
+		     strerror(error), USB_RETRY_MS, error == ENOMEM ?
+		     " (the kernel cannot allocate the request buffers: lower --usb-request-size)" : "");
+	arm_retry(l);
+}
+
+/* Feeds the completed reads to the reassembler in the order they were
+ * posted (completions may be reaped in another order); delivers bundles
+ * from the ring and frees the reads behind them. */
+static void feed_reads(struct link_usb *l)
+{
+	while (l->rx_fed != l->rx_post) {
+		unsigned slot = (unsigned)(l->rx_fed % l->rx_slots);
+		struct rx_read *read = &l->rx[slot];
+		struct usb_rx_result r;
+
+		if (!read->done)
 			return;
+		read->done = false;
+		l->rx_fed++;
+		if (read->res < 0) {
+			bool lost;
+			stats.usb_rx_errors++;
+			debug("USB read failed: %s", strerror((int)-read->res));
+			usb_rx_asm_abort(&l->rx_asm, &lost);
+			if (lost)
+				stats.usb_rx_cut++;
+			l->rx_head = l->rx_fed;
+			arm_retry(l);
+			continue;
 		}
-		slot->busy = true;
-		slot->gen = l->gen;
+		r = usb_rx_asm_feed(&l->rx_asm, (size_t)read->res);
+		switch (r.step) {
+		case USB_RX_MORE:
+		case USB_RX_DISCARD:
+			break;
+		case USB_RX_ZLP:
+			stats.usb_rx_zlp++;
+			break;
+		case USB_RX_BUNDLE: {
+			uint32_t gen = l->gen;
+			l->link.callbacks->bundle_received(l->link.ctx,
+							   l->ring + (size_t)(l->rx_head % l->rx_slots) * l->request,
+							   r.len);
+			if (gen != l->gen)
+				return;	/* the link changed under the callback */
+			break;
+		}
+		case USB_RX_OVERSIZE:
+		case USB_RX_INVALID:
+			l->link.callbacks->bundle_dropped(l->link.ctx, PROTO_BUNDLE_BAD_LENGTH);
+			break;
+		}
+		l->rx_head += r.release;
 	}
 }
 
@@ -197,31 +308,69 @@ static int free_tx_slot(const struct link_usb *l)
 	return -1;
 }
 
-/* Submits one bundle, followed by a zero-length packet when its length is a
- * multiple of wMaxPacketSize (the host's read then ends). */
+/* A lone ZLP from the slot's next iocb: ends an IN bundle that was cut. */
+static bool submit_resync(struct link_usb *l, unsigned index)
+{
+	struct tx_slot *slot = &l->tx[index];
+	struct iocb *cb = &slot->iocbs[slot->submitted];
+	struct iocb *list[1] = { cb };
+
+	if (slot->submitted == l->tx_parts)
+		return false;
+	prep(l, cb, l->ep_in, true, slot->buf, 0, aio_tag(IOCB_ZLP, index, slot->submitted));
+	if (sys_io_submit(l->aio, 1, list) != 1)
+		return false;
+	slot->submitted++;
+	slot->pending++;
+	stats.usb_tx_resync++;
+	return true;
+}
+
+/* Submits one bundle as requests of at most l->request bytes, followed by a
+ * zero-length packet when its length is a multiple of wMaxPacketSize (the
+ * host's read then ends), all in one io_submit. When the link cut an earlier
+ * bundle, a ZLP goes first so that the host's read ends there. */
 static bool submit_tx(struct link_usb *l, unsigned index, uint8_t *data, size_t len, bool filler)
 {
 	struct tx_slot *slot = &l->tx[index];
-	struct iocb *list[2] = { &slot->iocb[0], &slot->iocb[1] };
-	long count = 1;
+	unsigned lead = l->tx_resync ? 1 : 0;
 
-	prep(l, &slot->iocb[0], l->ep_in, true, data, len, IOCB_TX, index);
-	if (len % l->mps == 0) {
-		prep(l, &slot->iocb[1], l->ep_in, true, data, 0, IOCB_ZLP, index);
-		count = 2;
+	l->tx_lens[0] = 0;
+	unsigned count = lead + usb_xfer_tx_split(len, l->request, l->mps, l->tx_lens + lead,
+						  l->tx_parts - 1 - lead);
+	if (count == lead)
+		return false;	/* cannot happen: tx_parts fits the largest bundle */
+	size_t offset = 0;
+	for (unsigned i = 0; i < count; i++) {
+		enum iocb_kind kind = l->tx_lens[i] ? IOCB_TX : IOCB_ZLP;
+		prep(l, &slot->iocbs[i], l->ep_in, true, data + offset, l->tx_lens[i],
+		     aio_tag(kind, index, i));
+		l->tx_list[i] = &slot->iocbs[i];
+		offset += l->tx_lens[i];
 	}
-	long n = sys_io_submit(l->aio, count, list);
+	long n = sys_io_submit(l->aio, count, l->tx_list);
 	if (n <= 0) {
 		stats.usb_tx_errors++;
 		debug("cannot submit a USB write: %s", n < 0 ? strerror(errno) : "none taken");
 		return false;
 	}
+	slot->submitted = (unsigned)n;
 	slot->pending = (unsigned)n;
 	slot->len = len;
+	slot->sent = 0;
 	slot->filler = filler;
-	slot->failed = n != count;	/* a bundle without its ZLP */
+	slot->failed = n != (long)count;
 	slot->cancelled = false;
 	slot->gen = l->gen;
+	if (lead)
+		stats.usb_tx_resync++;
+	l->tx_resync = false;
+	if (n != (long)count && n > (long)lead) {
+		/* Part of the bundle went without its end: the host's read would
+		 * run on into the next bundle. */
+		debug("USB write: %ld of %u requests submitted: %s", n, count, strerror(errno));
+		l->tx_resync = !submit_resync(l, index);
+	}
 	return true;
 }
 
@@ -235,6 +384,8 @@ static void cancel_iocb(struct link_usb *l, struct iocb *iocb)
 		debug("io_cancel: %s", strerror(errno));
 }
 
+/* Cancels every IN request in flight. A bundle may be cut between two of
+ * its packets, so the next bundle is preceded by a ZLP. */
 static void cancel_tx(struct link_usb *l)
 {
 	for (unsigned i = 0; i < USB_TX_SLOTS; i++) {
@@ -243,21 +394,35 @@ static void cancel_tx(struct link_usb *l)
 		if (!slot->pending || slot->cancelled)
 			continue;
 		slot->cancelled = true;
+		l->tx_resync = true;
 		stats.usb_cancelled++;
-		cancel_iocb(l, &slot->iocb[0]);
-		if (slot->len % l->mps == 0)
-			cancel_iocb(l, &slot->iocb[1]);
+		for (unsigned p = 0; p < slot->submitted; p++)
+			cancel_iocb(l, &slot->iocbs[p]);
 	}
 }
 
-static void cancel_all(struct link_usb *l)
+/* Cancels the reads in flight and forgets the bundle being reassembled;
+ * their completions come later and only free their buffers. */
+static void cancel_rx(struct link_usb *l)
 {
-	for (unsigned i = 0; i < USB_RX_DEPTH; i++) {
+	bool lost;
+
+	for (unsigned i = 0; i < l->rx_slots; i++) {
 		if (l->rx[i].busy) {
 			stats.usb_cancelled++;
 			cancel_iocb(l, &l->rx[i].iocb);
 		}
+		l->rx[i].done = false;
 	}
+	usb_rx_asm_abort(&l->rx_asm, &lost);
+	if (lost)
+		stats.usb_rx_cut++;
+	l->rx_head = l->rx_fed = l->rx_post;
+}
+
+static void cancel_all(struct link_usb *l)
+{
+	cancel_rx(l);
 	cancel_tx(l);
 }
 
@@ -345,8 +510,11 @@ static void learn_mps(struct link_usb *l)
 	l->rx_len = (l->link.rx_max_bundle + l->mps - 1) / l->mps * l->mps;
 	if (l->rx_len > l->rx_buf_size)
 		l->rx_len = l->rx_buf_size / l->mps * l->mps;
-	info_limited("USB link at %s: wMaxPacketSize %u, %u reads of %zu bytes posted", speed, l->mps,
-		     USB_RX_DEPTH, l->rx_len);
+	/* Both multiples of mps: only a bundle's last read can end short. */
+	l->rx_read_len = l->rx_len < l->request ? l->rx_len : l->request;
+	usb_rx_asm_init(&l->rx_asm, l->rx_read_len, l->rx_len);
+	info_limited("USB link at %s: wMaxPacketSize %u, %u reads of %zu bytes posted, requests of up to %zu bytes",
+		     speed, l->mps, l->rx_depth, l->rx_read_len, l->request);
 }
 
 static void go_down(struct link_usb *l, const char *reason)
@@ -484,41 +652,65 @@ static void read_ep0(struct link_usb *l)
 	}
 }
 
-static void rx_done(struct link_usb *l, struct rx_slot *slot, int64_t res)
+static void rx_done(struct link_usb *l, unsigned slot, int64_t res)
 {
-	slot->busy = false;
-	if (slot->gen != l->gen || !l->up)
+	struct rx_read *read = &l->rx[slot];
+
+	if (!read->busy)
+		return;
+	read->busy = false;
+	if (read->gen != l->gen || !l->up)
 		return;		/* cancelled at a link change */
-	if (res < 0) {
-		stats.usb_rx_errors++;
-		debug("USB read failed: %s", strerror((int)-res));
-		arm_retry(l);
-		return;
-	}
-	if (!res) {
-		/* The ZLP after a bundle that filled a whole read. */
-		stats.usb_rx_zlp++;
-		return;
-	}
-	l->link.callbacks->bundle_received(l->link.ctx, slot->buf, (size_t)res);
+	read->done = true;
+	read->res = res;
 }
 
-static void tx_done(struct link_usb *l, struct tx_slot *slot, enum iocb_kind kind, int64_t res)
+/* The length the IN request number part of a slot's bundle asked for. */
+static size_t tx_part_len(const struct link_usb *l, const struct tx_slot *slot, unsigned part,
+			  enum iocb_kind kind)
 {
+	if (kind == IOCB_ZLP)
+		return 0;
+	/* A leading resync ZLP shifts the data requests by one. */
+	if (slot->iocbs[0].aio_nbytes == 0)
+		part--;
+	size_t offset = (size_t)part * l->request;
+	return slot->len - offset < l->request ? slot->len - offset : l->request;
+}
+
+static void tx_done(struct link_usb *l, unsigned index, enum iocb_kind kind, unsigned part,
+		    int64_t res)
+{
+	struct tx_slot *slot = &l->tx[index];
+
 	if (!slot->pending)
 		return;
 	slot->pending--;
-	if (res < 0 || (kind == IOCB_TX && (size_t)res != slot->len)) {
+	if (res < 0 || (size_t)res != tx_part_len(l, slot, part, kind)) {
 		if (!slot->failed && !slot->cancelled && slot->gen == l->gen)
 			debug("USB write of %zu bytes: %s", slot->len,
 			      res < 0 ? strerror((int)-res) : "short");
 		slot->failed = true;
-	} else if (kind == IOCB_TX && slot->filler) {
-		l->test_bundles++;
-		l->test_bytes += (uint64_t)res;
+	} else {
+		slot->sent += (size_t)res;
 	}
-	if (!slot->pending && slot->failed && !slot->cancelled && slot->gen == l->gen)
-		stats.usb_tx_errors++;
+	if (slot->pending)
+		return;
+	if (slot->failed || slot->sent != slot->len) {
+		if (!slot->cancelled && slot->gen == l->gen)
+			stats.usb_tx_errors++;
+	} else if (slot->filler) {
+		l->test_bundles++;
+		l->test_bytes += slot->len;
+	}
+}
+
+/* Decodes a completion's aio_data. */
+static void untag(uint64_t data, unsigned *kind, unsigned *index, unsigned *part)
+{
+	*kind = (unsigned)(data >> 48);
+	*index = (unsigned)(data >> 32) & 0xffff;
+	*part = (unsigned)data;
 }
 
 static void reap(struct link_usb *l)
@@ -536,16 +728,18 @@ static void reap(struct link_usb *l)
 		if (n <= 0)
 			break;
 		for (long i = 0; i < n; i++) {
-			unsigned kind = (unsigned)(events[i].data >> 8);
-			unsigned index = (unsigned)(events[i].data & 0xff);
-			if (kind == IOCB_RX && index < USB_RX_DEPTH)
-				rx_done(l, &l->rx[index], events[i].res);
+			unsigned kind, index, part;
+			untag(events[i].data, &kind, &index, &part);
+			if (kind == IOCB_RX && index < l->rx_slots)
+				rx_done(l, index, events[i].res);
 			else if ((kind == IOCB_TX || kind == IOCB_ZLP) && index < USB_TX_SLOTS)
-				tx_done(l, &l->tx[index], kind, events[i].res);
+				tx_done(l, index, (enum iocb_kind)kind, part, events[i].res);
 		}
 		if (n < AIO_BATCH)
 			break;
 	}
+	if (l->up)
+		feed_reads(l);
 	post_reads(l);
 	fill_test(l);
 	if (l->up && free_tx_slots(l) > USB_TX_CONTROL_RESERVE)
@@ -622,7 +816,7 @@ static int link_usb_start(struct link *link, int epoll_fd)
 	char text[512];
 
 	l->epoll_fd = epoll_fd;
-	if (sys_io_setup(USB_RX_DEPTH + 2 * USB_TX_SLOTS + 8, &l->aio)) {
+	if (sys_io_setup(l->rx_slots + USB_TX_SLOTS * l->tx_parts + 8, &l->aio)) {
 		err("io_setup: %s (the kernel needs CONFIG_AIO; check /proc/sys/fs/aio-max-nr)",
 		    strerror(errno));
 		return -1;
@@ -654,7 +848,7 @@ static bool drain(struct link_usb *l)
 
 	for (;;) {
 		unsigned busy = 0;
-		for (unsigned i = 0; i < USB_RX_DEPTH; i++)
+		for (unsigned i = 0; i < l->rx_slots; i++)
 			busy += l->rx[i].busy;
 		for (unsigned i = 0; i < USB_TX_SLOTS; i++)
 			busy += l->tx[i].pending;
@@ -669,14 +863,29 @@ static bool drain(struct link_usb *l)
 		struct aio_timeout timeout = aio_timeout_ms(100);
 		long n = sys_io_getevents(l->aio, 1, AIO_BATCH, events, &timeout);
 		for (long i = 0; i < n; i++) {
-			unsigned kind = (unsigned)(events[i].data >> 8);
-			unsigned index = (unsigned)(events[i].data & 0xff);
-			if (kind == IOCB_RX && index < USB_RX_DEPTH)
+			unsigned kind, index, part;
+			untag(events[i].data, &kind, &index, &part);
+			if (kind == IOCB_RX && index < l->rx_slots)
 				l->rx[index].busy = false;
-			else if (index < USB_TX_SLOTS && l->tx[index].pending)
+			else if (kind != IOCB_RX && index < USB_TX_SLOTS && l->tx[index].pending)
 				l->tx[index].pending--;
 		}
 	}
+}
+
+static void free_link(struct link_usb *l)
+{
+	if (l->ring)
+		munmap(l->ring, 2 * l->ring_size);
+	free(l->rx);
+	for (unsigned i = 0; i < USB_TX_SLOTS; i++) {
+		free(l->tx[i].buf);
+		free(l->tx[i].iocbs);
+	}
+	free(l->tx_list);
+	free(l->tx_lens);
+	free(l->test_buf);
+	free(l);
 }
 
 static void link_usb_stop(struct link *link)
@@ -702,12 +911,7 @@ static void link_usb_stop(struct link *link)
 	info("USB gadget removed");
 	if (!drained)
 		return;		/* buffers may still be in the kernel's hands */
-	for (unsigned i = 0; i < USB_RX_DEPTH; i++)
-		free(l->rx[i].buf);
-	for (unsigned i = 0; i < USB_TX_SLOTS; i++)
-		free(l->tx[i].buf);
-	free(l->test_buf);
-	free(l);
+	free_link(l);
 }
 
 static const struct link_ops link_usb_ops = {
@@ -720,8 +924,68 @@ static const struct link_ops link_usb_ops = {
 	.stop = link_usb_stop,
 };
 
+/* size bytes of shared memory mapped twice in a row, so that data running
+ * past the end continues at the start: a bundle read into consecutive ring
+ * slots is contiguous even where it wraps. mremap with old size 0 duplicates
+ * a shared mapping (mremap(2)); no file, no memfd. */
+static uint8_t *mirror_map(size_t size)
+{
+	uint8_t *base = mmap(NULL, 2 * size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (base == MAP_FAILED)
+		return NULL;
+	if (mmap(base, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
+		    MAP_FAILED ||
+	    mremap(base, 0, size, MREMAP_MAYMOVE | MREMAP_FIXED, base + size) == MAP_FAILED) {
+		munmap(base, 2 * size);
+		return NULL;
+	}
+	base[0] = 0x71;
+	base[size - 1] = 0x62;
+	if (base[size] != 0x71 || base[2 * size - 1] != 0x62) {
+		munmap(base, 2 * size);
+		errno = EINVAL;
+		return NULL;
+	}
+	return base;
+}
+
+static size_t gcd(size_t a, size_t b)
+{
+	while (b) {
+		size_t t = a % b;
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/* The OUT ring: rx_depth reads posted plus the reads one bundle can keep,
+ * rounded so that the ring is a whole number of pages. */
+static bool alloc_ring(struct link_usb *l)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t depth = USB_RX_BYTES / l->request;
+	size_t max_parts = (l->rx_buf_size + l->request - 1) / l->request + 1;
+
+	if (depth < USB_RX_DEPTH_MIN)
+		depth = USB_RX_DEPTH_MIN;
+	if (depth > USB_RX_DEPTH_MAX)
+		depth = USB_RX_DEPTH_MAX;
+	size_t step = page / gcd(page, l->request);	/* slots per whole number of pages */
+	size_t slots = (depth + max_parts + step - 1) / step * step;
+	l->rx_depth = (unsigned)depth;
+	l->rx_slots = (unsigned)slots;
+	l->ring_size = slots * l->request;
+	l->rx = calloc(slots, sizeof(*l->rx));
+	l->ring = mirror_map(l->ring_size);
+	if (!l->ring)
+		err("cannot map the USB read ring (%zu bytes twice): %s", l->ring_size, strerror(errno));
+	return l->rx && l->ring;
+}
+
 struct link *link_usb_new(const struct gadget_config *config, uint32_t rx_max_bundle,
-			  const struct link_callbacks *callbacks, void *ctx)
+			  size_t request_size, const struct link_callbacks *callbacks, void *ctx)
 {
 	struct link_usb *l = calloc(1, sizeof(*l));
 
@@ -738,20 +1002,20 @@ struct link *link_usb_new(const struct gadget_config *config, uint32_t rx_max_bu
 	for (unsigned i = 0; i <= GADGET_ENDPOINTS_MAX; i++)
 		l->gadget.eps[i] = -1;
 	l->mps = USB_DESC_FS_BULK_MPS;
+	l->request = request_size;
 	ep0_init(&l->ep0_state);
 	/* Room for MAX_BUNDLE rounded up to any wMaxPacketSize. */
 	l->rx_buf_size = (rx_max_bundle + USB_MPS_MAX - 1) / USB_MPS_MAX * USB_MPS_MAX;
-	bool ok = true;
-	for (unsigned i = 0; i < USB_RX_DEPTH; i++)
-		ok = ok && (l->rx[i].buf = malloc(l->rx_buf_size));
+	/* A bundle's requests, its ZLP, a leading ZLP, and one to end it if
+	 * it is cut. */
+	l->tx_parts = USB_XFER_TX_PARTS(PROTO_BUNDLE_ABS_MAX, request_size) + 1;
+	bool ok = alloc_ring(l) && (l->tx_list = calloc(l->tx_parts, sizeof(*l->tx_list))) &&
+		  (l->tx_lens = calloc(l->tx_parts, sizeof(*l->tx_lens)));
 	for (unsigned i = 0; i < USB_TX_SLOTS; i++)
-		ok = ok && (l->tx[i].buf = malloc(PROTO_BUNDLE_ABS_MAX));
+		ok = ok && (l->tx[i].buf = malloc(PROTO_BUNDLE_ABS_MAX)) &&
+		     (l->tx[i].iocbs = calloc(l->tx_parts, sizeof(struct iocb)));
 	if (!ok) {
-		for (unsigned i = 0; i < USB_RX_DEPTH; i++)
-			free(l->rx[i].buf);
-		for (unsigned i = 0; i < USB_TX_SLOTS; i++)
-			free(l->tx[i].buf);
-		free(l);
+		free_link(l);
 		return NULL;
 	}
 	return &l->link;

@@ -201,7 +201,8 @@ static int run(const struct options *options)
 		.function = &usb_desc_qbnet,
 	};
 	struct link *link = options->link_kind == LINK_KIND_USB ?
-		link_usb_new(&gadget, options->max_bundle, &datapath_link_callbacks, &dp) :
+		link_usb_new(&gadget, options->max_bundle, options->usb_request_size,
+			     &datapath_link_callbacks, &dp) :
 		link_unix_new(options->link_path, options->max_bundle, &datapath_link_callbacks, &dp);
 	if (!link) {
 		err("cannot create the link: out of memory");

@@ -9,6 +9,7 @@
 
 #include "options.h"
 #include "proto.h"
+#include "usb_xfer.h"
 #include "version.h"
 
 #define DEFAULT_TUN "qb0"
@@ -36,6 +37,11 @@ void options_usage(FILE *out)
 "  --usb-ffs DIR           where functionfs is mounted (default: STATE_DIR/ffs)\n"
 "  --usb-manufacturer STR  USB manufacturer string (default: %s)\n"
 "  --usb-product STR       USB product string (default: %s)\n"
+"  --usb-request-size BYTES  largest USB request, a multiple of %u from %u to\n"
+"                          %u (default: %u); raise it only where the UDC does\n"
+"                          scatter-gather (dwc3, cdns3, chipidea) or has memory\n"
+"                          to spare: without it each request is one contiguous\n"
+"                          kernel allocation\n"
 "  --tun NAME              TUN interface name (default: %s)\n"
 "  --serial STR            serial announced to the host, also the USB serial\n"
 "                          number (default: device tree serial-number, else\n"
@@ -74,8 +80,8 @@ void options_usage(FILE *out)
 "Needs root: /dev/net/tun (modprobe tun), CAP_NET_ADMIN, and for USB ConfigFS\n"
 "with libcomposite and usb_f_fs (modprobe -a libcomposite usb_f_fs) and a UDC.\n",
 		GADGET_DEFAULT_VENDOR, GADGET_DEFAULT_PRODUCT, GADGET_DEFAULT_NAME,
-		GADGET_DEFAULT_MANUFACTURER, GADGET_DEFAULT_PRODUCT_NAME,
-		DEFAULT_TUN, DEFAULT_RESOLV, DEFAULT_STATE_DIR, PROTO_MAX_BUNDLE_MIN,
+		GADGET_DEFAULT_MANUFACTURER, GADGET_DEFAULT_PRODUCT_NAME, USB_XFER_REQUEST_ALIGN,
+		USB_XFER_REQUEST_MIN, USB_XFER_REQUEST_MAX, USB_XFER_REQUEST_DEFAULT, DEFAULT_TUN, DEFAULT_RESOLV, DEFAULT_STATE_DIR, PROTO_MAX_BUNDLE_MIN,
 		PROTO_BUNDLE_ABS_MAX, PROTO_MAX_BUNDLE_DEFAULT);
 }
 
@@ -163,6 +169,7 @@ enum {
 	OPT_USB_FFS,
 	OPT_USB_MANUFACTURER,
 	OPT_USB_PRODUCT,
+	OPT_USB_REQUEST_SIZE,
 	OPT_TUN,
 	OPT_SERIAL,
 	OPT_ROUTE_MODE,
@@ -181,6 +188,7 @@ static const struct option long_options[] = {
 	{ "usb-ffs", required_argument, NULL, OPT_USB_FFS },
 	{ "usb-manufacturer", required_argument, NULL, OPT_USB_MANUFACTURER },
 	{ "usb-product", required_argument, NULL, OPT_USB_PRODUCT },
+	{ "usb-request-size", required_argument, NULL, OPT_USB_REQUEST_SIZE },
 	{ "tun", required_argument, NULL, OPT_TUN },
 	{ "serial", required_argument, NULL, OPT_SERIAL },
 	{ "route-mode", required_argument, NULL, OPT_ROUTE_MODE },
@@ -252,6 +260,17 @@ static enum options_result parse_one(struct options *o, int opt, const char *arg
 		else
 			o->usb_manufacturer = arg;
 		return OPTIONS_RUN;
+	case OPT_USB_REQUEST_SIZE: {
+		o->usb_option_given = true;
+		errno = 0;
+		unsigned long long value = strtoull(arg, &end, 10);
+		if (errno || end == arg || *end || arg[0] == '-' || !usb_xfer_request_size_valid(value))
+			return bad(errors, "--usb-request-size: '%s' is not valid; accepted: a multiple of %u (the largest bulk packet) from %u to %u bytes, e.g. %u or 65536",
+				   arg, USB_XFER_REQUEST_ALIGN, USB_XFER_REQUEST_MIN, USB_XFER_REQUEST_MAX,
+				   USB_XFER_REQUEST_DEFAULT);
+		o->usb_request_size = (uint32_t)value;
+		return OPTIONS_RUN;
+	}
 	case OPT_TUN:
 		if (!valid_ifname(arg))
 			return bad(errors,
@@ -343,6 +362,7 @@ enum options_result options_parse(struct options *o, int argc, char **argv, FILE
 	o->usb_gadget = GADGET_DEFAULT_NAME;
 	o->usb_manufacturer = GADGET_DEFAULT_MANUFACTURER;
 	o->usb_product_name = GADGET_DEFAULT_PRODUCT_NAME;
+	o->usb_request_size = USB_XFER_REQUEST_DEFAULT;
 
 	optind = 0; /* full getopt re-initialisation (glibc) */
 	opterr = 0;

@@ -32,6 +32,7 @@ struct options {
 	const char *usb_ffs;		/* NULL: STATE_DIR/ffs */
 	const char *usb_manufacturer;
 	const char *usb_product_name;
+	uint32_t usb_request_size;	/* cap on each USB request (usb_xfer.h) */
 	bool usb_option_given;		/* any --usb-* flag */
 	char tun[IF_NAMESIZE];
 	bool has_serial;

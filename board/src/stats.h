@@ -25,7 +25,9 @@
 	X(usb_stalled, "USB control requests stalled")                        \
 	X(usb_rx_zlp, "USB zero-length OUT transfers ignored")                \
 	X(usb_rx_errors, "USB OUT transfers failed")                          \
+	X(usb_rx_cut, "bundles lost: a USB read failed or the link went down mid-bundle") \
 	X(usb_tx_errors, "USB IN transfers failed")                           \
+	X(usb_tx_resync, "USB zero-length packets ending a cut IN bundle")    \
 	X(usb_cancelled, "USB transfers cancelled (link down or reset)")      \
 	X(control_rx, "control messages received")                            \
 	X(control_malformed, "control messages dropped: malformed")           \

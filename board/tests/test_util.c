@@ -113,6 +113,20 @@ static void test_options(void)
 	expect_usage(ARGS("--usb-ffs", "relative/dir"), "--usb-ffs");
 	expect_usage(ARGS("--usb-manufacturer", ""), "--usb-manufacturer");
 	expect_usage(ARGS("--usb-product", "tab\there"), "--usb-product");
+	CHECK(parse(&o, ARGS("--tun", "x")) == OPTIONS_RUN && o.usb_request_size == 16384,
+	      "requests of 16 KiB by default");
+	CHECK(parse(&o, ARGS("--usb-request-size", "65536")) == OPTIONS_RUN &&
+	      o.usb_request_size == 65536, "--usb-request-size 65536: %s", err_text);
+	CHECK(parse(&o, ARGS("--usb-request-size", "4096")) == OPTIONS_RUN &&
+	      o.usb_request_size == 4096, "--usb-request-size 4096: %s", err_text);
+	expect_usage(ARGS("--usb-request-size", "5000"), "--usb-request-size");
+	expect_usage(ARGS("--usb-request-size", "2048"), "--usb-request-size");
+	expect_usage(ARGS("--usb-request-size", "2097152"), "--usb-request-size");
+	expect_usage(ARGS("--usb-request-size", "16k"), "--usb-request-size");
+	expect_usage(ARGS("--usb-request-size", "-16384"), "--usb-request-size");
+	CHECK(parse(&o, ARGS("--usb-request-size", "1000")) == OPTIONS_USAGE &&
+	      strstr(err_text, "multiple of 1024") && strstr(err_text, "4096") &&
+	      strstr(err_text, "1048576"), "the error names the bounds: %s", err_text);
 	CHECK(parse(&o, ARGS("--link", "unix:/s", "--usb-id", "1:2")) == OPTIONS_USAGE &&
 	      strstr(err_text, "--link usb"), "USB flags with unix: %s", err_text);
 	expect_usage(ARGS("--link", "unix:"), "--link");

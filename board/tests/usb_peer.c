@@ -513,10 +513,14 @@ static bool echo_arrived(void)
 	return dev.echo_reply;
 }
 
-static bool ping_board(void)
+/* An ICMP echo request to the board in a bundle of exactly total bytes
+ * (padded with a LINK_TEST frame), or a bare one when total is 0; true when
+ * the reply came back. */
+static bool ping_board_in(size_t total)
 {
 	uint8_t packet[84] = { 0x45, 0, 0, 84, 0x12, 0x34, 0x40, 0, 64, 1 };
-	uint8_t *bundle = malloc(256);
+	size_t cap = total > 256 ? total : 256;
+	uint8_t *bundle = calloc(1, cap);
 	struct proto_builder b;
 
 	inet_pton(AF_INET, "10.113.98.1", packet + 12);
@@ -525,7 +529,7 @@ static bool ping_board(void)
 	uint16_t sum = ip_checksum(packet, 20);
 	packet[10] = (uint8_t)(sum >> 8);
 	packet[11] = (uint8_t)sum;
-	dev.echo_id = (uint16_t)(getpid() & 0xffff);
+	dev.echo_id = (uint16_t)((getpid() + total) & 0xffff);
 	packet[20] = 8;		/* echo request */
 	put_le16(packet + 24, dev.echo_id);	/* id (byte order does not matter here) */
 	packet[27] = 1;		/* seq */
@@ -535,10 +539,58 @@ static bool ping_board(void)
 	packet[22] = (uint8_t)(sum >> 8);
 	packet[23] = (uint8_t)sum;
 	dev.echo_reply = false;
-	proto_builder_init(&b, bundle, 256);
+	proto_builder_init(&b, bundle, cap);
 	proto_builder_add(&b, PROTO_CHANNEL_IP, packet, sizeof(packet));
+	size_t used = PROTO_BUNDLE_HDR_LEN + PROTO_FRAME_HDR_LEN + sizeof(packet);
+	if (total >= used + PROTO_FRAME_HDR_LEN)
+		proto_builder_commit(&b, PROTO_CHANNEL_LINK_TEST, total - used - PROTO_FRAME_HDR_LEN);
 	send_bundle(bundle, proto_builder_finish(&b), true);
 	return pump_until(echo_arrived, 5);
+}
+
+static bool ping_board(void)
+{
+	return ping_board_in(0);
+}
+
+/* A bundle far over the board's MAX_BUNDLE: dropped whole by the board. */
+static void send_oversized(uint32_t size)
+{
+	uint8_t *big = calloc(1, size);
+	struct proto_builder b;
+
+	proto_builder_init(&b, big, size);
+	proto_builder_commit(&b, PROTO_CHANNEL_LINK_TEST, size - PROTO_BUNDLE_HDR_LEN - PROTO_FRAME_HDR_LEN);
+	send_bundle(big, proto_builder_finish(&b), true);
+	pump_until(out_idle, 5);
+}
+
+/* Bundles that end on and around the board's USB request boundaries (16 KiB
+ * reads by default) and at its MAX_BUNDLE: each carries a ping that must be
+ * answered, so each was reassembled whole. */
+static void check_request_boundaries(void)
+{
+	uint32_t max = dev.board_max_bundle;
+	const size_t sizes[] = { 100, 512, 513, 16383, 16384, 16385, 16384 + 512, 32768, 49152 + 100,
+				 65536, max - 1, max };
+	unsigned answered = 0;
+	char failed[256] = "";
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		if (sizes[i] > max)
+			continue;
+		if (ping_board_in(sizes[i])) {
+			answered++;
+		} else {
+			size_t used = strlen(failed);
+			snprintf(failed + used, sizeof(failed) - used, " %zu", sizes[i]);
+		}
+	}
+	check(!failed[0], "pings in bundles of 100 to %u bytes around the request boundaries: %u answered%s%s",
+	      max, answered, failed[0] ? ", lost:" : "", failed);
+	send_oversized(max + 1024);
+	send_oversized(max + 16384);
+	check(ping_board_in(16384 + 100), "after two bundles over MAX_BUNDLE (dropped), a ping is answered");
 }
 
 static bool test_done(void)
@@ -733,6 +785,7 @@ int main(int argc, char **argv)
 	send_bundle(lying, 100, true);
 	pump_until(out_idle, 5);
 	check(ping_board(), "link still works after a 4096-byte bundle + ZLP and two bad bundles");
+	check_request_boundaries();
 
 	double in = measure_in(opt.test_ms);
 	check(in > 0 && !dev.bad_bundles, "LINK_TEST (IN): %.1f MB/s, %" PRIu64 " bytes, mps %u",

@@ -1,0 +1,95 @@
+#!/bin/bash
+# A/B comparison of board daemon builds or flags over USB, run INSIDE the USB
+# test VM: for each round, each variant in turn gets the same runs (bare bulk
+# with qbnet link-test, then TCP through the whole stack with iperf3, each
+# way), so slow phases of the shared machine hit every variant alike.
+# Usage (from the host): tests/usbvm/run.sh [--speed high|super] --timeout 3600 \
+#   bench/usb-vm-compare.sh [--rounds N] [--secs S] 'NAME|QBNETD-BINARY|EXTRA QBNETD ARGS' ...
+# (defaults 5 rounds of 5 s). Writes compare.tsv to $QB_USBVM_OUT and prints
+# the median of each figure per variant, and the median of each variant's
+# per-round ratio to the first variant (pairs measured minutes apart, not
+# hours: the ratio is steadier than the figures on a shared machine).
+set -u
+export QB_LINK=usb QB_PREFIX=qbucmp QB_WORK=/tmp/qbnet-usb-compare
+. "$(dirname "$0")/../tests/lib/topology.sh"
+[ -n "${QB_IN_USBVM:-}" ] || qb_die "run me through tests/usbvm/run.sh (inside the USB test VM)"
+ROUNDS=5
+SECS=5
+while [ $# -gt 0 ]; do
+	case $1 in
+	--rounds) ROUNDS=$2; shift 2 ;;
+	--secs) SECS=$2; shift 2 ;;
+	*) break ;;
+	esac
+done
+[ $# -ge 1 ] || qb_die "usage: usb-vm-compare.sh [--rounds N] [--secs S] 'NAME|QBNETD|ARGS' ..."
+SPEED=$(cat /sys/module/dummy_hcd/parameters/is_super_speed 2>/dev/null)
+[ "$SPEED" = Y ] && SPEED=super || SPEED=high
+OUT=$QB_USBVM_OUT/compare.tsv
+: > "$OUT"
+export QBNET_JAVA_OPTS="-XX:+UseSerialGC"
+qbnet_vm() { "$JAVA_HOME/bin/java" $QBNET_JAVA_OPTS -jar "$QBNET_JAR" "$@"; }
+mbps() { python3 -c 'import json,sys
+try: print("%.1f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 8e6))
+except Exception: print("")'; }
+record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$SPEED" "$2" "$3" "$4" >> "$OUT"; }
+
+trap 'qb_topology_down' EXIT
+qb_topology_up
+qb_servers_up
+ip netns exec "$INET_NS" iperf3 -s -p 5201 > "$QB_WORK/iperf3.log" 2>&1 &
+qb_track $! iperf3
+
+run_variant() { # NAME BINARY ARGS ROUND
+	local name=$1 round=$4 out up down
+	local -a args
+	read -r -a args <<< "$3"
+	QBNETD=$2 qb_qbnetd_start -q "${args[@]}"
+	for _ in $(seq 100); do [ "$(cat /sys/kernel/config/usb_gadget/qbnet/UDC 2>/dev/null)" = "$QB_UDC" ] && break; sleep 0.1; done
+	out=$(qbnet_vm link-test --seconds "$SECS" 2>&1)
+	record "$name" raw-up "$round" "$(echo "$out" | sed -n 's/.*board -> host:[^0-9]*\([0-9.]*\) MB\/s.*/\1/p' | head -n 1)"
+	record "$name" raw-down "$round" "$(echo "$out" | sed -n 's/.*host -> board:[^0-9]*\([0-9.]*\) MB\/s.*/\1/p' | head -n 1)"
+	qb_qbnet_start -q
+	if qb_wait_linked 90; then
+		up=$(qb_board iperf3 -c "$INET_ADDR" -p 5201 -t "$SECS" -J | mbps)
+		down=$(qb_board iperf3 -c "$INET_ADDR" -p 5201 -t "$SECS" -R -J | mbps)
+	else
+		up="" down=""
+		qb_log "$name: no link over USB: $(tail -n 5 "$QB_WORK/qbnetd.log")"
+	fi
+	record "$name" tcp-up "$round" "$up"
+	record "$name" tcp-down "$round" "$down"
+	qb_qbnet_stop
+	qb_qbnetd_stop
+	echo "round $round $name: $(awk -F'\t' -v n="$name" -v r="$round" '$1 == n && $4 == r { printf "%s %s  ", $3, $5 }' "$OUT")"
+}
+
+for round in $(seq "$ROUNDS"); do
+	for spec in "$@"; do
+		IFS='|' read -r name binary args <<< "$spec"
+		run_variant "$name" "$binary" "$args" "$round"
+	done
+done
+echo "medians (MB/s, $SPEED speed, $ROUNDS rounds of $SECS s):"
+python3 - "$OUT" << 'PY'
+import statistics, sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+names = list(dict.fromkeys(r[0] for r in rows))
+kinds = ["raw-up", "raw-down", "tcp-up", "tcp-down"]
+print("variant\t" + "\t".join(kinds))
+for n in names:
+    cells = []
+    for k in kinds:
+        v = [float(r[4]) for r in rows if r[0] == n and r[2] == k and r[4]]
+        cells.append("%.1f (%s)" % (statistics.median(v), "-".join("%.0f" % x for x in (min(v), max(v)))) if v else "-")
+    print(n + "\t" + "\t".join(cells))
+value = {(r[0], r[2], r[3]): float(r[4]) for r in rows if r[4]}
+print("per-round ratio to %s, median (min-max):" % names[0])
+for n in names[1:]:
+    cells = []
+    for k in kinds:
+        q = [value[(n, k, r)] / value[(names[0], k, r)] for (m, kk, r) in value
+             if m == n and kk == k and (names[0], k, r) in value and value[(names[0], k, r)] > 0]
+        cells.append("%.2f (%.2f-%.2f)" % (statistics.median(q), min(q), max(q)) if q else "-")
+    print(n + "\t" + "\t".join(cells))
+PY

@@ -1,6 +1,7 @@
 /* ConfigFS gadget lifecycle with plain file writes, mkdir, symlink and
- * mount(2): set-up in the order FunctionFS requires, stale gadget removal,
- * and teardown in reverse. Errors name the command or setting that fixes them. */
+ * mount(2): set-up in the order FunctionFS requires (with an ACM function
+ * beside ours, or only our FunctionFS instance in someone else's gadget),
+ * stale gadget removal, and teardown in reverse. Errors name the fix. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -394,21 +395,25 @@ static int start_function(struct gadget *g, const struct gadget_config *c, char 
 	return 0;
 }
 
-static int bind_udc(struct gadget *g, const struct gadget_config *c, char *err, size_t err_len)
+int gadget_bind(struct gadget *g, const struct gadget_config *c, char *err, size_t err_len)
 {
 	char path[PATH_MAX];
 
 	if (c->udc) {
 		snprintf(g->udc, sizeof(g->udc), "%s", c->udc);
 	} else if (first_udc(g->udc, sizeof(g->udc))) {
-		return fail(err, err_len, 0,
-			    "no USB device controller (UDC): is the board's gadget driver loaded? (e.g. modprobe dummy_hcd for tests)");
+		fail(err, err_len, 0,
+		     "no USB device controller (UDC): is the board's gadget driver loaded? (e.g. modprobe dummy_hcd for tests; --wait-udc waits for one)");
+		return GADGET_NO_UDC;
 	}
 	char udc_dir[PATH_MAX];
 	join(udc_dir, UDC_CLASS_DIR, g->udc);
-	if (!is_dir(udc_dir))
-		return fail(err, err_len, 0, "no UDC named '%s': see ls %s, or omit --usb-udc",
-			    g->udc, UDC_CLASS_DIR);
+	if (!is_dir(udc_dir)) {
+		fail(err, err_len, 0, "no UDC named '%s': see ls %s, or omit --usb-udc", g->udc,
+		     UDC_CLASS_DIR);
+		g->udc[0] = '\0';
+		return GADGET_NO_UDC;
+	}
 	int rc = write_text(in(g, "UDC", path), g->udc);
 	if (rc == -EBUSY)
 		return fail(err, err_len, 0,
@@ -420,6 +425,68 @@ static int bind_udc(struct gadget *g, const struct gadget_config *c, char *err, 
 	return 0;
 }
 
+/* --usb-acm: an ACM serial function linked after ours, so that the qbnet
+ * interface stays number 0 and the ACM pair (with its IAD) follows. */
+static int add_acm(struct gadget *g, const struct gadget_config *c, char *err, size_t err_len)
+{
+	char function_rel[64], rel[80], path[PATH_MAX], port[16];
+
+	snprintf(function_rel, sizeof(function_rel), "functions/acm.%s", c->name);
+	if (mkdir(in(g, function_rel, path), 0755))
+		return fail(err, err_len, errno, errno == ENOENT || errno == ENODEV ?
+			    "cannot create %s: run 'modprobe usb_f_acm' (the kernel needs CONFIG_USB_CONFIGFS_ACM)" :
+			    "cannot create %s", path);
+	snprintf(rel, sizeof(rel), CONFIG_DIR "/acm.%s", c->name);
+	if (make_link(g, function_rel, rel, err, err_len))
+		return -1;
+	snprintf(rel, sizeof(rel), "%s/port_num", function_rel);
+	if (read_line(in(g, rel, path), port, sizeof(port)) || !port[0])
+		snprintf(port, sizeof(port), "?");
+	snprintf(g->acm_tty, sizeof(g->acm_tty), "/dev/ttyGS%s", port);
+	return 0;
+}
+
+/* The gadget (under GADGET_ROOT) whose functions hold ffs.NAME, into dir. */
+static int find_owner(const char *name, char *dir)
+{
+	struct dirent **names;
+	char function_rel[64], path[PATH_MAX];
+	int n = scandir(GADGET_ROOT, &names, NULL, alphasort);
+	int rc = -1;
+
+	snprintf(function_rel, sizeof(function_rel), "functions/ffs.%s", name);
+	for (int i = 0; i < n; i++) {
+		if (rc && names[i]->d_name[0] != '.') {
+			join(dir, GADGET_ROOT, names[i]->d_name);
+			if (is_dir(join(path, dir, function_rel)))
+				rc = 0;
+		}
+		free(names[i]);
+	}
+	if (n >= 0)
+		free(names);
+	return rc;
+}
+
+/* --usb-function-only: our FunctionFS instance in a gadget set up by
+ * someone else, who links it into a configuration and binds the UDC once
+ * the endpoint files exist. */
+static int create_function_only(struct gadget *g, const struct gadget_config *c, char *err,
+				size_t err_len)
+{
+	if (!is_dir(GADGET_ROOT) || find_owner(c->name, g->dir))
+		return fail(err, err_len, 0,
+			    "--usb-function-only: no gadget in %s has a function ffs.%s: create it there first (mkdir %s/GADGET/functions/ffs.%s, then link it into a configuration), or drop --usb-function-only",
+			    GADGET_ROOT, c->name, GADGET_ROOT, c->name);
+	if (unmount_instance(c->name, err, err_len) || start_function(g, c, err, err_len)) {
+		gadget_destroy(g);
+		return -1;
+	}
+	info("FunctionFS ffs.%s of gadget %s ready at %s: the gadget may now be bound to a UDC",
+	     c->name, g->dir, g->ffs_dir);
+	return 0;
+}
+
 int gadget_create(struct gadget *g, const struct gadget_config *c, char *err, size_t err_len)
 {
 	char function_rel[64], rel[PATH_MAX], target[PATH_MAX];
@@ -428,8 +495,10 @@ int gadget_create(struct gadget *g, const struct gadget_config *c, char *err, si
 	g->ep0 = -1;
 	for (unsigned i = 0; i <= GADGET_ENDPOINTS_MAX; i++)
 		g->eps[i] = -1;
-	join(g->dir, GADGET_ROOT, c->name);
 	snprintf(g->ffs_dir, sizeof(g->ffs_dir), "%s", c->ffs_dir);
+	if (c->function_only)
+		return create_function_only(g, c, err, err_len);
+	join(g->dir, GADGET_ROOT, c->name);
 
 	if (configfs_ready(err, err_len) || remove_stale(g, c->name, err, err_len))
 		return -1;
@@ -453,7 +522,8 @@ int gadget_create(struct gadget *g, const struct gadget_config *c, char *err, si
 	};
 	snprintf(attrs[0].value, sizeof(attrs[0].value), "0x%04x", c->vendor);
 	snprintf(attrs[1].value, sizeof(attrs[1].value), "0x%04x", c->product);
-	snprintf(attrs[2].value, sizeof(attrs[2].value), "0x%04x", GADGET_BCD_DEVICE);
+	snprintf(attrs[2].value, sizeof(attrs[2].value), "0x%04x",
+		 c->acm ? GADGET_BCD_DEVICE_ACM : GADGET_BCD_DEVICE);
 	snprintf(attrs[3].value, sizeof(attrs[3].value), "0x%04x", GADGET_BCD_USB);
 	snprintf(attrs[4].value, sizeof(attrs[4].value), "%s", c->manufacturer);
 	snprintf(attrs[5].value, sizeof(attrs[5].value), "%s", c->product_name);
@@ -479,8 +549,23 @@ int gadget_create(struct gadget *g, const struct gadget_config *c, char *err, si
 	}
 	snprintf(rel, sizeof(rel), CONFIG_DIR "/ffs.%s", c->name);
 	if (make_link(g, CONFIG_DIR, "os_desc/c.1", err, err_len) ||
-	    make_link(g, function_rel, rel, err, err_len) ||
-	    start_function(g, c, err, err_len) || bind_udc(g, c, err, err_len))
+	    make_link(g, function_rel, rel, err, err_len))
+		goto failed;
+	/* A composite device with an IAD: Windows groups the ACM pair by it
+	 * only under the Miscellaneous/Common/IAD device class. */
+	if (c->acm && (set_attr(g, "bDeviceClass", "0xef", err, err_len) ||
+		       set_attr(g, "bDeviceSubClass", "0x02", err, err_len) ||
+		       set_attr(g, "bDeviceProtocol", "0x01", err, err_len) ||
+		       add_acm(g, c, err, err_len)))
+		goto failed;
+	if (start_function(g, c, err, err_len))
+		goto failed;
+	if (g->acm_tty[0])
+		info("ACM serial function: %s on the board (the host sees a CDC ACM port)", g->acm_tty);
+	int rc = gadget_bind(g, c, err, err_len);
+	if (rc == GADGET_NO_UDC && c->wait_udc)
+		return GADGET_NO_UDC;
+	if (rc)
 		goto failed;
 	info("USB gadget %s bound to UDC %s (%04x:%04x, functionfs at %s)", g->dir, g->udc,
 	     c->vendor, c->product, g->ffs_dir);
@@ -525,11 +610,15 @@ void gadget_destroy(struct gadget *g)
 
 int gadget_udc_speed(const struct gadget *g, char *out, size_t out_len)
 {
-	char path[PATH_MAX];
-
+	char path[PATH_MAX], udc[GADGET_UDC_MAX];
 	char rel[GADGET_UDC_MAX + 16];
 
-	snprintf(rel, sizeof(rel), "%s/current_speed", g->udc);
+	/* --usb-function-only: the UDC the owner bound its gadget to. */
+	if (g->udc[0])
+		snprintf(udc, sizeof(udc), "%s", g->udc);
+	else if (read_line(in(g, "UDC", path), udc, sizeof(udc)) || !udc[0])
+		return -1;
+	snprintf(rel, sizeof(rel), "%s/current_speed", udc);
 	join(path, UDC_CLASS_DIR, rel);
 	return read_line(path, out, out_len);
 }

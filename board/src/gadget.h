@@ -21,6 +21,9 @@
 #define GADGET_DEFAULT_MANUFACTURER "qbkit"
 #define GADGET_DEFAULT_PRODUCT_NAME "qbkit board"
 #define GADGET_BCD_DEVICE 0x0101	/* bump with any descriptor change */
+/* With --usb-acm: another shape of device (composite, IAD class), so that
+ * Windows, which caches what it learnt per VID/PID/bcdDevice, sees a new one. */
+#define GADGET_BCD_DEVICE_ACM 0x0111
 #define GADGET_BCD_USB 0x0200
 #define GADGET_CONFIG_NAME "qbnet"
 #define GADGET_MAX_POWER_MA 250
@@ -37,12 +40,20 @@ struct gadget_config {
 	const char *ffs_dir;		/* functionfs mount point */
 	const char *udc;		/* NULL: the first in /sys/class/udc */
 	const struct usb_desc_function *function;
+	bool acm;			/* add an ACM serial function (--usb-acm) */
+	bool function_only;		/* only the FunctionFS instance: another gadget links it */
+	bool wait_udc;			/* no UDC yet: wait for one (--wait-udc) */
 };
+
+/* gadget_create and gadget_bind: the gadget is made but there is no UDC
+ * (or not the one named) yet; err says which. */
+#define GADGET_NO_UDC 1
 
 struct gadget {
 	char dir[PATH_MAX];		/* /sys/kernel/config/usb_gadget/NAME */
 	char ffs_dir[PATH_MAX];
 	char udc[GADGET_UDC_MAX];
+	char acm_tty[32];		/* --usb-acm: /dev/ttyGS<n> */
 	bool created;			/* dir exists (ours) */
 	bool mounted;
 	bool bound;
@@ -52,9 +63,15 @@ struct gadget {
 
 /* Creates everything up to and including the UDC binding, in the order
  * FunctionFS requires. On failure writes one line naming the fix into err,
- * removes what it made, and returns -1. */
+ * removes what it made, and returns -1. With config->wait_udc and no UDC
+ * yet, returns GADGET_NO_UDC and keeps the gadget: gadget_bind later. With
+ * config->function_only, only mounts and fills the FunctionFS instance that
+ * another gadget holds (dir is then that gadget's, never removed). */
 int gadget_create(struct gadget *gadget, const struct gadget_config *config, char *err,
 		  size_t err_len);
+/* Binds a created gadget to its UDC: 0, GADGET_NO_UDC, or -1 (err set). */
+int gadget_bind(struct gadget *gadget, const struct gadget_config *config, char *err,
+		size_t err_len);
 /* Unbinds from the UDC (every pending transfer then completes). */
 void gadget_unbind(struct gadget *gadget);
 /* Unbinds, closes the endpoint files and ep0, unmounts functionfs and

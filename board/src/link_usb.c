@@ -50,6 +50,9 @@
 #define USB_EP0_RETRIES 50	/* SETUP answers while ep0 is locked, 1 ms apart */
 #define USB_STOP_WAIT_MS 2000	/* for cancelled transfers at exit */
 #define USB_MPS_MAX 1024u
+#define USB_UDC_POLL_MS 500	/* --wait-udc: how often /sys/class/udc is looked at */
+#define USB_UDC_LOG_FIRST_MS 60000u	/* then "still waiting" after a minute */
+#define USB_UDC_LOG_EVERY_MS 600000u	/* and every 10 minutes */
 #define AIO_BATCH 64
 
 enum iocb_kind {
@@ -101,6 +104,9 @@ struct link_usb {
 	aio_context_t aio;
 	int event_fd;
 	int timer_fd;
+	int udc_timer_fd;	/* --wait-udc: polls for the UDC; -1 when bound */
+	uint64_t udc_wait_start_ms;
+	uint64_t udc_next_log_ms;
 	bool ep0_failed;
 	bool rx_retry;		/* reads wait for the retry timer */
 	struct ep0_state ep0_state;
@@ -746,6 +752,8 @@ static void reap(struct link_usb *l)
 		l->link.callbacks->writable(l->link.ctx);
 }
 
+static void try_bind(struct link_usb *l);
+
 static void link_usb_handle_event(struct link *link, int fd, uint32_t events)
 {
 	struct link_usb *l = to_usb(link);
@@ -761,6 +769,11 @@ static void link_usb_handle_event(struct link *link, int fd, uint32_t events)
 			err("cannot read the USB retry timer: %s", strerror(errno));
 		l->rx_retry = false;
 		post_reads(l);
+	} else if (fd == l->udc_timer_fd) {
+		uint64_t expirations;
+		if (read(l->udc_timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+			err("cannot read the UDC wait timer: %s", strerror(errno));
+		try_bind(l);
 	}
 }
 
@@ -810,6 +823,52 @@ static int watch(struct link_usb *l, int fd)
 	return 0;
 }
 
+static void stop_udc_wait(struct link_usb *l)
+{
+	if (l->udc_timer_fd < 0)
+		return;
+	epoll_ctl(l->epoll_fd, EPOLL_CTL_DEL, l->udc_timer_fd, NULL);
+	close(l->udc_timer_fd);
+	l->udc_timer_fd = -1;
+}
+
+/* --wait-udc: binds the gadget once its UDC exists. Log lines are bounded:
+ * one at the start, one after a minute, then one every 10 minutes. */
+static void try_bind(struct link_usb *l)
+{
+	char text[512];
+	int rc = gadget_bind(&l->gadget, l->config, text, sizeof(text));
+	uint64_t now = clock_now_ms();
+
+	if (!rc) {
+		stop_udc_wait(l);
+		info("UDC %s appeared after %" PRIu64 " s: gadget bound; waiting for the host to enumerate the board",
+		     l->gadget.udc, (now - l->udc_wait_start_ms) / 1000);
+		return;
+	}
+	if (now < l->udc_next_log_ms)
+		return;
+	l->udc_next_log_ms = now + USB_UDC_LOG_EVERY_MS;
+	info("still waiting for a UDC after %" PRIu64 " s: %s", (now - l->udc_wait_start_ms) / 1000,
+	     text);
+}
+
+static int start_udc_wait(struct link_usb *l, const char *why)
+{
+	struct itimerspec every = { .it_value.tv_nsec = USB_UDC_POLL_MS * 1000000L,
+				    .it_interval.tv_nsec = USB_UDC_POLL_MS * 1000000L };
+
+	l->udc_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (l->udc_timer_fd < 0 || timerfd_settime(l->udc_timer_fd, 0, &every, NULL)) {
+		err("cannot create the UDC wait timer: %s", strerror(errno));
+		return -1;
+	}
+	l->udc_wait_start_ms = clock_now_ms();
+	l->udc_next_log_ms = l->udc_wait_start_ms + USB_UDC_LOG_FIRST_MS;
+	info("waiting for a UDC (--wait-udc): %s", why);
+	return watch(l, l->udc_timer_fd);
+}
+
 static int link_usb_start(struct link *link, int epoll_fd)
 {
 	struct link_usb *l = to_usb(link);
@@ -827,7 +886,8 @@ static int link_usb_start(struct link *link, int epoll_fd)
 		err("cannot create an eventfd or timerfd: %s", strerror(errno));
 		return -1;
 	}
-	if (gadget_create(&l->gadget, l->config, text, sizeof(text))) {
+	int rc = gadget_create(&l->gadget, l->config, text, sizeof(text));
+	if (rc < 0) {
 		err("%s", text);
 		return -1;
 	}
@@ -836,6 +896,8 @@ static int link_usb_start(struct link *link, int epoll_fd)
 	l->ep_in = l->gadget.eps[USB_QBNET_EP_IN_FILE];
 	if (watch(l, l->ep0) || watch(l, l->event_fd) || watch(l, l->timer_fd))
 		return -1;
+	if (rc == GADGET_NO_UDC)
+		return start_udc_wait(l, text);
 	info("waiting for the host to enumerate the board");
 	return 0;
 }
@@ -907,6 +969,7 @@ static void link_usb_stop(struct link *link)
 		close(l->event_fd);
 	if (l->timer_fd >= 0)
 		close(l->timer_fd);
+	stop_udc_wait(l);
 	gadget_destroy(&l->gadget);
 	info("USB gadget removed");
 	if (!drained)
@@ -998,6 +1061,7 @@ struct link *link_usb_new(const struct gadget_config *config, uint32_t rx_max_bu
 	l->config = config;
 	l->event_fd = -1;
 	l->timer_fd = -1;
+	l->udc_timer_fd = -1;
 	l->gadget.ep0 = -1;
 	for (unsigned i = 0; i <= GADGET_ENDPOINTS_MAX; i++)
 		l->gadget.eps[i] = -1;

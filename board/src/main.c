@@ -142,10 +142,14 @@ static int run(const struct options *options)
 		serial_detect(serial, &serial_source);
 	route_policy_describe(&options->route, policy, sizeof(policy));
 	char link_text[OPTIONS_LINK_PATH_MAX + 160];
-	if (options->link_kind == LINK_KIND_USB)
-		snprintf(link_text, sizeof(link_text), "usb (gadget %s, %04x:%04x, UDC %s)",
+	if (options->link_kind == LINK_KIND_USB && options->usb_function_only)
+		snprintf(link_text, sizeof(link_text), "usb (FunctionFS ffs.%s in an existing gadget)",
+			 options->usb_gadget);
+	else if (options->link_kind == LINK_KIND_USB)
+		snprintf(link_text, sizeof(link_text), "usb (gadget %s, %04x:%04x, UDC %s%s%s)",
 			 options->usb_gadget, options->usb_vendor, options->usb_product,
-			 options->usb_udc ? options->usb_udc : "first");
+			 options->usb_udc ? options->usb_udc : "first",
+			 options->wait_udc ? ", waited for" : "", options->usb_acm ? ", with ACM" : "");
 	else
 		snprintf(link_text, sizeof(link_text), "unix:%s", options->link_path);
 	info("qbnetd %s: serial %s (from %s), link %s, TUN %s, route mode %s, DNS %s%s%s, state %s",
@@ -199,6 +203,9 @@ static int run(const struct options *options)
 		.ffs_dir = ffs_dir,
 		.udc = options->usb_udc,
 		.function = &usb_desc_qbnet,
+		.acm = options->usb_acm,
+		.function_only = options->usb_function_only,
+		.wait_udc = options->wait_udc,
 	};
 	struct link *link = options->link_kind == LINK_KIND_USB ?
 		link_usb_new(&gadget, options->max_bundle, options->usb_request_size,

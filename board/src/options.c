@@ -37,11 +37,20 @@ void options_usage(FILE *out)
 "  --usb-ffs DIR           where functionfs is mounted (default: STATE_DIR/ffs)\n"
 "  --usb-manufacturer STR  USB manufacturer string (default: %s)\n"
 "  --usb-product STR       USB product string (default: %s)\n"
-"  --usb-request-size BYTES  largest USB request, a multiple of %u from %u to\n"
-"                          %u (default: %u); raise it only where the UDC does\n"
-"                          scatter-gather (dwc3, cdns3, chipidea) or has memory\n"
-"                          to spare: without it each request is one contiguous\n"
-"                          kernel allocation\n"
+"  --usb-acm               add an ACM serial function to the gadget: a console\n"
+"                          on the same cable (/dev/ttyGS<n> on the board)\n"
+"  --usb-function-only     do not create a gadget: only mount and serve the\n"
+"                          FunctionFS instance ffs.NAME (--usb-gadget) that a\n"
+"                          gadget set up by someone else links; bind that\n"
+"                          gadget to its UDC once ep2 exists in the --usb-ffs\n"
+"                          directory\n"
+"  --wait-udc              no UDC yet (or not the --usb-udc one): wait for it\n"
+"                          to appear in /sys/class/udc instead of exiting\n"
+"  --usb-request-size N    largest USB request in bytes, a multiple of %u\n"
+"                          from %u to %u (default: %u); raise it only\n"
+"                          where the UDC does scatter-gather (dwc3, cdns3,\n"
+"                          chipidea) or has memory to spare: without it each\n"
+"                          request is one contiguous kernel allocation\n"
 "  --tun NAME              TUN interface name (default: %s)\n"
 "  --serial STR            serial announced to the host, also the USB serial\n"
 "                          number (default: device tree serial-number, else\n"
@@ -170,6 +179,9 @@ enum {
 	OPT_USB_MANUFACTURER,
 	OPT_USB_PRODUCT,
 	OPT_USB_REQUEST_SIZE,
+	OPT_USB_ACM,
+	OPT_USB_FUNCTION_ONLY,
+	OPT_WAIT_UDC,
 	OPT_TUN,
 	OPT_SERIAL,
 	OPT_ROUTE_MODE,
@@ -189,6 +201,9 @@ static const struct option long_options[] = {
 	{ "usb-manufacturer", required_argument, NULL, OPT_USB_MANUFACTURER },
 	{ "usb-product", required_argument, NULL, OPT_USB_PRODUCT },
 	{ "usb-request-size", required_argument, NULL, OPT_USB_REQUEST_SIZE },
+	{ "usb-acm", no_argument, NULL, OPT_USB_ACM },
+	{ "usb-function-only", no_argument, NULL, OPT_USB_FUNCTION_ONLY },
+	{ "wait-udc", no_argument, NULL, OPT_WAIT_UDC },
 	{ "tun", required_argument, NULL, OPT_TUN },
 	{ "serial", required_argument, NULL, OPT_SERIAL },
 	{ "route-mode", required_argument, NULL, OPT_ROUTE_MODE },
@@ -225,11 +240,13 @@ static enum options_result parse_one(struct options *o, int opt, const char *arg
 		return OPTIONS_RUN;
 	case OPT_USB_ID:
 		o->usb_option_given = true;
+		o->usb_gadget_option = true;
 		if (!parse_usb_id(arg, &o->usb_vendor, &o->usb_product))
 			return bad(errors, "--usb-id: '%s' is not valid; accepted: VID:PID in hex, e.g. 1209:0001", arg);
 		return OPTIONS_RUN;
 	case OPT_USB_UDC:
 		o->usb_option_given = true;
+		o->usb_gadget_option = true;
 		if (!printable_text(arg, GADGET_UDC_MAX - 1, " /") || !strcmp(arg, ".") || !strcmp(arg, ".."))
 			return bad(errors, "--usb-udc: '%s' is not valid; accepted: a name from /sys/class/udc (1..%d characters, no '/' or spaces)",
 				   arg, GADGET_UDC_MAX - 1);
@@ -251,6 +268,7 @@ static enum options_result parse_one(struct options *o, int opt, const char *arg
 	case OPT_USB_MANUFACTURER:
 	case OPT_USB_PRODUCT:
 		o->usb_option_given = true;
+		o->usb_gadget_option = true;
 		if (!printable_text(arg, GADGET_STRING_MAX, ""))
 			return bad(errors, "%s: '%s' is not valid; accepted: 1..%d printable ASCII characters",
 				   opt == OPT_USB_PRODUCT ? "--usb-product" : "--usb-manufacturer", arg,
@@ -271,6 +289,20 @@ static enum options_result parse_one(struct options *o, int opt, const char *arg
 		o->usb_request_size = (uint32_t)value;
 		return OPTIONS_RUN;
 	}
+	case OPT_USB_ACM:
+		o->usb_option_given = true;
+		o->usb_gadget_option = true;
+		o->usb_acm = true;
+		return OPTIONS_RUN;
+	case OPT_USB_FUNCTION_ONLY:
+		o->usb_option_given = true;
+		o->usb_function_only = true;
+		return OPTIONS_RUN;
+	case OPT_WAIT_UDC:
+		o->usb_option_given = true;
+		o->usb_gadget_option = true;
+		o->wait_udc = true;
+		return OPTIONS_RUN;
 	case OPT_TUN:
 		if (!valid_ifname(arg))
 			return bad(errors,
@@ -385,5 +417,7 @@ enum options_result options_parse(struct options *o, int argc, char **argv, FILE
 		return bad(errors, "unexpected argument '%s'", argv[optind]);
 	if (o->link_kind != LINK_KIND_USB && o->usb_option_given)
 		return bad(errors, "--usb-* flags apply to --link usb only; accepted: drop them, or use --link usb");
+	if (o->usb_function_only && o->usb_gadget_option)
+		return bad(errors, "--usb-function-only: the gadget is someone else's, so --usb-id, --usb-udc, --usb-manufacturer, --usb-product, --usb-acm and --wait-udc are theirs to set; accepted: drop them, or drop --usb-function-only");
 	return OPTIONS_RUN;
 }

@@ -33,6 +33,10 @@ struct options {
 	const char *usb_manufacturer;
 	const char *usb_product_name;
 	uint32_t usb_request_size;	/* cap on each USB request (usb_xfer.h) */
+	bool usb_acm;			/* --usb-acm: an ACM serial function too */
+	bool usb_function_only;		/* --usb-function-only: another gadget links ours */
+	bool usb_gadget_option;		/* a flag describing the gadget (not with function-only) */
+	bool wait_udc;			/* --wait-udc */
 	bool usb_option_given;		/* any --usb-* flag */
 	char tun[IF_NAMESIZE];
 	bool has_serial;

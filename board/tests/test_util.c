@@ -127,6 +127,27 @@ static void test_options(void)
 	CHECK(parse(&o, ARGS("--usb-request-size", "1000")) == OPTIONS_USAGE &&
 	      strstr(err_text, "multiple of 1024") && strstr(err_text, "4096") &&
 	      strstr(err_text, "1048576"), "the error names the bounds: %s", err_text);
+	CHECK(parse(&o, ARGS("--usb-acm", "--wait-udc", "--usb-udc", "u.0")) == OPTIONS_RUN &&
+	      o.usb_acm && o.wait_udc && !o.usb_function_only, "--usb-acm --wait-udc: %s", err_text);
+	CHECK(parse(&o, ARGS("--usb-function-only", "--usb-gadget", "net0", "--usb-ffs", "/run/f",
+			     "--usb-request-size", "32768")) == OPTIONS_RUN &&
+	      o.usb_function_only && !o.usb_acm && !o.wait_udc, "--usb-function-only: %s", err_text);
+	static const char *const gadget_flags[][2] = {
+		{ "--usb-acm", NULL }, { "--wait-udc", NULL }, { "--usb-udc", "u.0" },
+		{ "--usb-id", "1:2" }, { "--usb-product", "P" }, { "--usb-manufacturer", "M" },
+	};
+	for (size_t i = 0; i < sizeof(gadget_flags) / sizeof(gadget_flags[0]); i++) {
+		const char *const *flag = gadget_flags[i];
+		enum options_result r = flag[1] ? parse(&o, ARGS("--usb-function-only", flag[0], flag[1])) :
+					parse(&o, ARGS("--usb-function-only", flag[0]));
+		CHECK(r == OPTIONS_USAGE && strstr(err_text, "--usb-function-only") &&
+		      strstr(err_text, flag[0]), "%s with --usb-function-only: %s", flag[0], err_text);
+	}
+	CHECK(parse(&o, ARGS("--link", "unix:/s", "--wait-udc")) == OPTIONS_USAGE &&
+	      strstr(err_text, "--link usb"), "--wait-udc with unix: %s", err_text);
+	CHECK(parse(&o, ARGS("--help")) == OPTIONS_EXIT && strstr(out_text, "--usb-acm") &&
+	      strstr(out_text, "--usb-function-only") && strstr(out_text, "--wait-udc") &&
+	      strstr(out_text, "--usb-request-size"), "the new USB flags in --help");
 	CHECK(parse(&o, ARGS("--link", "unix:/s", "--usb-id", "1:2")) == OPTIONS_USAGE &&
 	      strstr(err_text, "--link usb"), "USB flags with unix: %s", err_text);
 	expect_usage(ARGS("--link", "unix:"), "--link");

@@ -39,7 +39,10 @@ static struct {
 	const char *udc;
 	const char *ifname;
 	unsigned test_ms;
-} opt = { 0x1209, 0x0001, NULL, NULL, NULL, "qb0", 3000 };
+	uint16_t bcd_device;
+	bool acm;		/* a composite device: ACM beside the qbnet interface */
+	bool descriptors_only;	/* check the descriptors and stop */
+} opt = { 0x1209, 0x0001, NULL, NULL, NULL, "qb0", 3000, 0x0101, false, false };
 
 static unsigned failures, passes;
 
@@ -130,9 +133,13 @@ static int find_device(char *node, size_t len)
 	while (found && fgets(name, sizeof(name), ls)) {
 		name[strcspn(name, "\n")] = '\0';
 		snprintf(dir, sizeof(dir), "/sys/bus/usb/devices/%s", name);
+		char serial[128];
 		if (sysfs_read(dir, "idVendor", v, sizeof(v)) || sysfs_read(dir, "idProduct", p, sizeof(p)) ||
 		    strtoul(v, NULL, 16) != opt.vendor || strtoul(p, NULL, 16) != opt.product ||
 		    sysfs_read(dir, "busnum", bus, sizeof(bus)) || sysfs_read(dir, "devnum", devnum, sizeof(devnum)))
+			continue;
+		/* Several boards may be plugged in: the one with our serial. */
+		if (opt.serial && (sysfs_read(dir, "serial", serial, sizeof(serial)) || strcmp(serial, opt.serial)))
 			continue;
 		snprintf(node, len, "/dev/bus/usb/%03d/%03d", atoi(bus), atoi(devnum));
 		found = 0;
@@ -405,13 +412,17 @@ static void check_descriptors(void)
 	uint8_t buf[256];
 
 	libusb_get_device_descriptor(libusb_get_device(dev.handle), &d);
-	check(d.bcdDevice == 0x0101 && (d.bcdUSB == 0x0200 || d.bcdUSB >= 0x0300),
+	check(d.bcdDevice == opt.bcd_device && (d.bcdUSB == 0x0200 || d.bcdUSB >= 0x0300),
 	      "device: bcdDevice %04x, bcdUSB %04x, %u configuration(s)", d.bcdDevice, d.bcdUSB,
 	      d.bNumConfigurations);
+	if (opt.acm)
+		check(d.bDeviceClass == 0xef && d.bDeviceSubClass == 0x02 && d.bDeviceProtocol == 0x01,
+		      "composite device class ef/02/01 (IAD) for Windows (%02x/%02x/%02x)",
+		      d.bDeviceClass, d.bDeviceSubClass, d.bDeviceProtocol);
 	libusb_get_string_descriptor_ascii(dev.handle, d.iManufacturer, text, sizeof(text));
-	check(!strcmp((char *)text, "qbkit"), "manufacturer '%s'", text);
+	check(opt.acm || !strcmp((char *)text, "qbkit"), "manufacturer '%s'", text);
 	libusb_get_string_descriptor_ascii(dev.handle, d.iProduct, text, sizeof(text));
-	check(!strcmp((char *)text, "qbkit board"), "product '%s'", text);
+	check(opt.acm || !strcmp((char *)text, "qbkit board"), "product '%s'", text);
 	libusb_get_string_descriptor_ascii(dev.handle, d.iSerialNumber, text, sizeof(text));
 	check(!opt.serial || !strcmp((char *)text, opt.serial), "serial number '%s'", text);
 	check(dev.mps == 64 || dev.mps == 512 || dev.mps == 1024,
@@ -424,9 +435,9 @@ static void check_descriptors(void)
 	      buf[16] == MS_VENDOR_CODE, "MS OS string descriptor (%d bytes, vendor code %02x)", n,
 	      n >= 17 ? buf[16] : 0);
 	n = control(0xc0, MS_VENDOR_CODE, 0, 4, buf, sizeof(buf));
-	check(n >= 40 && get_le16(buf + 6) == 4 && buf[16] == dev.interface &&
-	      !memcmp(buf + 18, "WINUSB\0\0", 8), "extended compat ID: WINUSB for interface %d (%d bytes)",
-	      dev.interface, n);
+	check(n >= 40 && get_le16(buf + 6) == 4 && buf[8] == 1 && buf[16] == dev.interface &&
+	      !memcmp(buf + 18, "WINUSB\0\0", 8),
+	      "extended compat ID: one function, WINUSB for interface %d (%d bytes)", dev.interface, n);
 	n = control(0xc1, MS_VENDOR_CODE, (uint16_t)dev.interface, 5, buf, sizeof(buf));
 	bool guid = false;
 	if (n > 10 + 14) {
@@ -440,6 +451,27 @@ static void check_descriptors(void)
 		guid = type == 1 && !strcmp(ascii, GUID) && buf[10 + 10] == 'D';
 	}
 	check(guid, "extended property DeviceInterfaceGUID = %s (REG_SZ, %d bytes)", GUID, n);
+}
+
+/* --acm: the configuration holds a CDC ACM pair behind an IAD (usbser on
+ * Windows 10, cdc_acm on Linux) beside the qbnet interface. */
+static void check_acm(void)
+{
+	uint8_t buf[512];
+	int n = libusb_get_descriptor(dev.handle, LIBUSB_DT_CONFIG, 0, buf, sizeof(buf));
+	int iads = 0, acm_control = -1;
+	unsigned interfaces = n >= 9 ? buf[4] : 0;
+
+	for (int i = 0; n > 0 && i + 1 < n && buf[i] >= 2; i += buf[i]) {
+		if (buf[i + 1] == 0x0b && i + 8 <= n && buf[i + 3] == 2 && buf[i + 4] == 0x02 &&
+		    buf[i + 5] == 0x02) {
+			iads++;
+			acm_control = buf[i + 2];
+		}
+	}
+	check(interfaces == 3 && iads == 1 && acm_control >= 0 && acm_control != dev.interface,
+	      "configuration: %u interfaces, an IAD over the CDC ACM pair from interface %d, qbnet is interface %d",
+	      interfaces, acm_control, dev.interface);
 }
 
 static void check_requests(void)
@@ -705,7 +737,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: usb_peer [--id VID:PID] [--serial S] [--ifname qb0] [--test-ms MS]\n"
-		"                [--udc-file PATH --udc NAME]   (unbind/rebind test)\n");
+		"                [--udc-file PATH --udc NAME]   (unbind/rebind test)\n"
+		"                [--bcd-device HEX] [--acm] [--descriptors-only]\n");
 	exit(2);
 }
 
@@ -715,7 +748,8 @@ int main(int argc, char **argv)
 		{ "id", required_argument, NULL, 'i' }, { "serial", required_argument, NULL, 's' },
 		{ "udc-file", required_argument, NULL, 'f' }, { "udc", required_argument, NULL, 'u' },
 		{ "ifname", required_argument, NULL, 'n' }, { "test-ms", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
+		{ "bcd-device", required_argument, NULL, 'b' }, { "acm", no_argument, NULL, 'a' },
+		{ "descriptors-only", no_argument, NULL, 'd' }, { NULL, 0, NULL, 0 },
 	};
 	int c;
 
@@ -740,6 +774,15 @@ int main(int argc, char **argv)
 		case 't':
 			opt.test_ms = (unsigned)atoi(optarg);
 			break;
+		case 'b':
+			opt.bcd_device = (uint16_t)strtoul(optarg, NULL, 16);
+			break;
+		case 'a':
+			opt.acm = true;
+			break;
+		case 'd':
+			opt.descriptors_only = true;
+			break;
 		default:
 			usage();
 		}
@@ -757,6 +800,14 @@ int main(int argc, char **argv)
 	if (!opened)
 		goto out;
 	check_descriptors();
+	if (opt.acm)
+		check_acm();
+	if (opt.descriptors_only) {
+		libusb_release_interface(dev.handle, dev.interface);
+		libusb_close(dev.handle);
+		close(dev.fd);
+		goto out;
+	}
 	check_requests();
 	start_reads();
 	bool linked = link_session(5);

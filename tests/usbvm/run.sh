@@ -3,18 +3,21 @@
 # USB stack: dummy_hcd connects a gadget (UDC dummy_udc.0) to the VM's own
 # host controller. The VM sees this machine's root read-only (with a
 # throw-away overlay), so binaries built here run there unchanged.
-# Usage: tests/usbvm/run.sh [--speed high|super|full] [--timeout SECONDS] SCRIPT [ARG...]
+# Usage: tests/usbvm/run.sh [--speed high|super|full] [--udcs N] [--timeout SECONDS] SCRIPT [ARG...]
+# (--udcs N: dummy_hcd num=N, N UDCs dummy_udc.0 .. N-1; default 1)
 # The script's output is shown and kept in $QB_USBVM_OUT (a fresh temp dir by
 # default), which is writable inside the VM at the same path; exit code = the script's.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 export QB_USBVM_WORK=${QB_USBVM_WORK:-/var/tmp/qbnet-usbvm}
 speed=high
+udcs=1
 timeout=300
 while [ $# -gt 0 ]; do
 	case $1 in
 	--speed) speed=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
+	--udcs) udcs=$2; shift 2 ;;
 	--) shift; break ;;
 	-*) echo "usbvm: unknown option $1" >&2; exit 2 ;;
 	*) break ;;
@@ -22,14 +25,17 @@ while [ $# -gt 0 ]; do
 done
 [ $# -ge 1 ] || { echo "usage: $0 [--speed high|super|full] [--timeout S] SCRIPT [ARG...]" >&2; exit 2; }
 case $speed in high|super|full) ;; *) echo "usbvm: --speed high, super or full" >&2; exit 2 ;; esac
+case $udcs in [1-9]|[12][0-9]|3[0-2]) ;; *) echo "usbvm: --udcs 1..32 (dummy_hcd's limit)" >&2; exit 2 ;; esac
 script=$(realpath "$1")
 shift
 [ "$(id -u)" = 0 ] || { echo "usbvm: needs root (9p export of /)" >&2; exit 1; }
 
-# Rebuild when the kernel package or our init changed.
-if [ ! -f "$QB_USBVM_WORK/initrd.gz" ] || [ "$HERE/init" -nt "$QB_USBVM_WORK/initrd.gz" ] ||
-	[ "$HERE/build.sh" -nt "$QB_USBVM_WORK/initrd.gz" ]; then
+# Rebuild when our init or build script differs from the ones the work dir
+# was built from (by content: checkouts of other versions share the work dir).
+inputs=$(cat "$HERE/build.sh" "$HERE/init" | sha256sum | cut -c1-16)
+if [ ! -f "$QB_USBVM_WORK/initrd.gz" ] || [ "$(cat "$QB_USBVM_WORK/inputs" 2>/dev/null)" != "$inputs" ]; then
 	"$HERE/build.sh"
+	echo "$inputs" > "$QB_USBVM_WORK/inputs"
 fi
 
 out=${QB_USBVM_OUT:-$(mktemp -d /tmp/qbnet-usbvm-out.XXXXXX)}
@@ -44,7 +50,7 @@ echo "usbvm: booting ($speed speed, kernel $(cat "$QB_USBVM_WORK/kernel-version"
 flock /tmp/qbnet-vm.lock timeout --kill-after=10 "$timeout" \
 	qemu-system-x86_64 -accel tcg,thread=single -m 2048 -smp 2 -nographic -no-reboot -nic none \
 	-kernel "$QB_USBVM_WORK/vmlinuz" -initrd "$QB_USBVM_WORK/initrd.gz" \
-	-append "console=ttyS0 quiet panic=-1 qbvm_speed=$speed qbvm_out=$out qbvm_work=$QB_USBVM_WORK qbvm_stage2=$HERE/stage2.sh" \
+	-append "console=ttyS0 quiet panic=-1 qbvm_speed=$speed qbvm_udcs=$udcs qbvm_out=$out qbvm_work=$QB_USBVM_WORK qbvm_stage2=$HERE/stage2.sh" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs "local,path=$out,mount_tag=qbout,security_model=none,multidevs=remap" \
 	< /dev/null > "$out/console.log" 2>&1 &

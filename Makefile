@@ -86,6 +86,7 @@ soak: deps-test all
 test-usb: deps-usb all
 	$(MAKE) -C board check-usb
 	tests/usb-vm.sh
+	tests/usb-vm.sh --udcs 4 --test usb-boards-test.sh
 
 # Robustness (issue 7): bad flags and a broken environment, kill -9 of either side, a hostile
 # board, the board daemon under ASan+UBSan and valgrind, 20 USB unplug/replug cycles in the VM.

@@ -175,6 +175,21 @@ for speed in usb:
                                           if med(('usbcpu', r, speed, n)) is not None else "–") for r in runs) + " |")
         w("")
 
+# ---- A/B runs kept from bench/usb-vm-compare.sh (their own runs and dates) --
+ab_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ab")
+ab_files = sorted(f for f in os.listdir(ab_dir) if f.endswith(".md")) if os.path.isdir(ab_dir) else []
+if ab_files:
+    w("## USB A/B comparisons (kept runs)")
+    w("")
+    w("Not from this run: `bench/usb-vm-compare.sh` alternates qbnetd builds or flags")
+    w("in one VM, round by round; its summaries are kept in `bench/ab/` and shown")
+    w("here as they were measured (each says when). doc/DESIGN.md draws on them.")
+    w("")
+    for f in ab_files:
+        text = open(os.path.join(ab_dir, f)).read().rstrip("\n")
+        w(text)
+        w("")
+
 # ---- the targets of issue 6, judged from this run's numbers ---------------
 checks = []
 

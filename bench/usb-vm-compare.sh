@@ -4,7 +4,9 @@
 # with qbnet link-test, then TCP through the whole stack with iperf3, each
 # way), so slow phases of the shared machine hit every variant alike.
 # Usage (from the host): tests/usbvm/run.sh [--speed high|super] --timeout 3600 \
-#   bench/usb-vm-compare.sh [--rounds N] [--secs S] 'NAME|QBNETD-BINARY|EXTRA QBNETD ARGS' ...
+#   bench/usb-vm-compare.sh [--rounds N] [--secs S] 'NAME|QBNETD-BINARY|EXTRA,QBNETD,ARGS' ...
+# (the extra arguments are comma-separated: the VM harness splits its
+# command line at spaces).
 # (defaults 5 rounds of 5 s). Writes compare.tsv to $QB_USBVM_OUT and prints
 # the median of each figure per variant, and the median of each variant's
 # per-round ratio to the first variant (pairs measured minutes apart, not
@@ -22,7 +24,7 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
-[ $# -ge 1 ] || qb_die "usage: usb-vm-compare.sh [--rounds N] [--secs S] 'NAME|QBNETD|ARGS' ..."
+[ $# -ge 1 ] || qb_die "usage: usb-vm-compare.sh [--rounds N] [--secs S] 'NAME|QBNETD|ARG,ARG' ..."
 SPEED=$(cat /sys/module/dummy_hcd/parameters/is_super_speed 2>/dev/null)
 [ "$SPEED" = Y ] && SPEED=super || SPEED=high
 OUT=$QB_USBVM_OUT/compare.tsv
@@ -43,7 +45,7 @@ qb_track $! iperf3
 run_variant() { # NAME BINARY ARGS ROUND
 	local name=$1 round=$4 out up down
 	local -a args
-	read -r -a args <<< "$3"
+	IFS=, read -r -a args <<< "$3"
 	QBNETD=$2 qb_qbnetd_start -q "${args[@]}"
 	for _ in $(seq 100); do [ "$(cat /sys/kernel/config/usb_gadget/qbnet/UDC 2>/dev/null)" = "$QB_UDC" ] && break; sleep 0.1; done
 	out=$(qbnet_vm link-test --seconds "$SECS" 2>&1)
@@ -70,26 +72,43 @@ for round in $(seq "$ROUNDS"); do
 		run_variant "$name" "$binary" "$args" "$round"
 	done
 done
-echo "medians (MB/s, $SPEED speed, $ROUNDS rounds of $SECS s):"
-python3 - "$OUT" << 'PY'
-import statistics, sys
-rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+# The summary: printed, and as a markdown fragment (compare.md) that can be
+# kept in bench/ab/ for doc/PERFORMANCE.md (bench/report.py includes them).
+python3 - "$OUT" "$QB_USBVM_OUT/compare.md" "$SPEED" "$ROUNDS" "$SECS" "$@" << 'PY'
+import datetime, statistics, sys
+tsv, md, speed, rounds, secs = sys.argv[1:6]
+specs = [a.split("|") for a in sys.argv[6:]]
+rows = [l.rstrip("\n").split("\t") for l in open(tsv) if l.strip()]
 names = list(dict.fromkeys(r[0] for r in rows))
 kinds = ["raw-up", "raw-down", "tcp-up", "tcp-down"]
-print("variant\t" + "\t".join(kinds))
+heads = ["bare bulk board to host", "bare bulk host to board", "TCP board to host", "TCP host to board"]
+value = {(r[0], r[2], r[3]): float(r[4]) for r in rows if r[4]}
+out = []
+out.append("%s speed, %s rounds of %s s, %s (`bench/usb-vm-compare.sh`):" % (
+    speed, rounds, secs, datetime.datetime.now().strftime("%Y-%m-%d %H:%M")))
+out.append("")
+out.append("| variant | qbnetd flags | " + " | ".join(heads) + " |")
+out.append("|---|---|" + "---|" * len(kinds))
 for n in names:
+    flags = next((" ".join(s[2].split(",")) for s in specs if s[0] == n and len(s) > 2 and s[2]), "")
     cells = []
     for k in kinds:
-        v = [float(r[4]) for r in rows if r[0] == n and r[2] == k and r[4]]
-        cells.append("%.1f (%s)" % (statistics.median(v), "-".join("%.0f" % x for x in (min(v), max(v)))) if v else "-")
-    print(n + "\t" + "\t".join(cells))
-value = {(r[0], r[2], r[3]): float(r[4]) for r in rows if r[4]}
-print("per-round ratio to %s, median (min-max):" % names[0])
+        v = [value[key] for key in value if key[0] == n and key[1] == k]
+        cells.append("%.1f (%.0f–%.0f)" % (statistics.median(v), min(v), max(v)) if v else "–")
+    out.append("| %s | %s | %s |" % (n, flags or "–", " | ".join(cells)))
+out.append("")
+out.append("Median of the per-round ratios to `%s` (min–max): the variants of a round run minutes apart." % names[0])
+out.append("")
+out.append("| variant | " + " | ".join(heads) + " |")
+out.append("|---|" + "---|" * len(kinds))
 for n in names[1:]:
     cells = []
     for k in kinds:
         q = [value[(n, k, r)] / value[(names[0], k, r)] for (m, kk, r) in value
-             if m == n and kk == k and (names[0], k, r) in value and value[(names[0], k, r)] > 0]
-        cells.append("%.2f (%.2f-%.2f)" % (statistics.median(q), min(q), max(q)) if q else "-")
-    print(n + "\t" + "\t".join(cells))
+             if m == n and kk == k and value.get((names[0], k, r))]
+        cells.append("%.2f (%.2f–%.2f)" % (statistics.median(q), min(q), max(q)) if q else "–")
+    out.append("| %s | %s |" % (n, " | ".join(cells)))
+text = "\n".join(out) + "\n"
+open(md, "w").write(text)
+print(text)
 PY

@@ -474,7 +474,11 @@ static int find_owner(const char *name, char *dir)
 static int create_function_only(struct gadget *g, const struct gadget_config *c, char *err,
 				size_t err_len)
 {
-	if (!is_dir(GADGET_ROOT) || find_owner(c->name, g->dir))
+	/* configfs may be mounted only outside our mount namespace (ip netns
+	 * exec, PrivateMounts=): mount it here too, as for our own gadget. */
+	if (configfs_ready(err, err_len))
+		return -1;
+	if (find_owner(c->name, g->dir))
 		return fail(err, err_len, 0,
 			    "--usb-function-only: no gadget in %s has a function ffs.%s: create it there first (mkdir %s/GADGET/functions/ffs.%s, then link it into a configuration), or drop --usb-function-only",
 			    GADGET_ROOT, c->name, GADGET_ROOT, c->name);

@@ -42,7 +42,8 @@ static struct {
 	uint16_t bcd_device;
 	bool acm;		/* a composite device: ACM beside the qbnet interface */
 	bool descriptors_only;	/* check the descriptors and stop */
-} opt = { 0x1209, 0x0001, NULL, NULL, NULL, "qb0", 3000, 0x0101, false, false };
+	bool bench;		/* only the bulk throughput each way, one line */
+} opt = { 0x1209, 0x0001, NULL, NULL, NULL, "qb0", 3000, 0x0101, false, false, false };
 
 static unsigned failures, passes;
 
@@ -738,7 +739,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: usb_peer [--id VID:PID] [--serial S] [--ifname qb0] [--test-ms MS]\n"
 		"                [--udc-file PATH --udc NAME]   (unbind/rebind test)\n"
-		"                [--bcd-device HEX] [--acm] [--descriptors-only]\n");
+		"                [--bcd-device HEX] [--acm] [--descriptors-only] [--bench]\n");
 	exit(2);
 }
 
@@ -749,7 +750,8 @@ int main(int argc, char **argv)
 		{ "udc-file", required_argument, NULL, 'f' }, { "udc", required_argument, NULL, 'u' },
 		{ "ifname", required_argument, NULL, 'n' }, { "test-ms", required_argument, NULL, 't' },
 		{ "bcd-device", required_argument, NULL, 'b' }, { "acm", no_argument, NULL, 'a' },
-		{ "descriptors-only", no_argument, NULL, 'd' }, { NULL, 0, NULL, 0 },
+		{ "descriptors-only", no_argument, NULL, 'd' }, { "bench", no_argument, NULL, 'B' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
@@ -783,6 +785,9 @@ int main(int argc, char **argv)
 		case 'd':
 			opt.descriptors_only = true;
 			break;
+		case 'B':
+			opt.bench = true;
+			break;
 		default:
 			usage();
 		}
@@ -799,6 +804,17 @@ int main(int argc, char **argv)
 	      (now_s() - t0) * 1000);
 	if (!opened)
 		goto out;
+	if (opt.bench) {
+		/* For bench/usb-vm-compare.sh: no checks, a C host that starts at once. */
+		start_reads();
+		bool up = link_session(10);
+		double in = up ? measure_in(opt.test_ms) : -1;
+		double out = up ? measure_out(opt.test_ms, dev.board_max_bundle) : -1;
+		check(up && in > 0 && out > 0 && !dev.bad_bundles,
+		      "bench: IN %.1f MB/s OUT %.1f MB/s (%u bad bundles)", in, out, dev.bad_bundles);
+		close_device();
+		goto out;
+	}
 	check_descriptors();
 	if (opt.acm)
 		check_acm();

@@ -64,7 +64,7 @@ wait_for() { # TENTHS COMMAND...: true once COMMAND succeeds
 }
 
 linked() { in_board "$1" ip -4 addr show dev qb0 2>/dev/null | grep -q "inet $BOARD_ADDR/" &&
-	in_board "$1" bash -c "exec 3<>/dev/tcp/$INET_ADDR/80" 2>/dev/null; }
+	in_board "$1" timeout 5 bash -c "exec 3<>/dev/tcp/$INET_ADDR/80" 2>/dev/null; }
 
 # The host's tty for the ACM function of the board with SERIAL.
 host_tty() {
@@ -285,6 +285,7 @@ cleanup() {
 
 SELECTED=("$@")
 trap cleanup EXIT
+ip link set lo up	# the VM's own loopback, where qbnet's forwards listen
 qb_topology_up
 : > "$QB_WORK/qbnet.log"
 : > "$QB_WORK/qbnetd.log"	# cases.sh shows it on failures; the boards log to qbnetdN.log

@@ -55,6 +55,7 @@ usb_device() {
 }
 
 enumerated() { usb_device "$1" > /dev/null; }
+gone() { ! enumerated "$1"; }
 
 wait_for() { # TENTHS COMMAND...: true once COMMAND succeeds
 	local n=$1
@@ -141,22 +142,26 @@ case_wait_udc() {
 	check "two log lines while waiting, no more" test "$(grep -c "UDC" "$QB_WORK/qbnetd3.log")" -le 3
 }
 
-# The SysV/BusyBox init script of board/packaging (another part of issue 12):
-# started and stopped as init would, for board 2 in its namespace.
-INIT_SCRIPT=$(ls "$QB_ROOT"/board/packaging/*/S[0-9][0-9]qbnetd "$QB_ROOT"/board/packaging/*/qbnetd.init 2>/dev/null | head -n 1)
+# The SysV/BusyBox init script of board/packaging, generated as `make install`
+# generates it (it reads /etc/default/qbnetd: the VM's /etc is a throw-away
+# overlay), started and stopped as init would, for board 2 in its namespace;
+# QBNETD_DAEMON and QBNETD_PIDFILE point it at this build and this run.
+INIT_SCRIPT=$QB_WORK/init/qbnetd.init
+export QBNETD_DAEMON=$QBNETD QBNETD_PIDFILE=$QB_WORK/qbnetd2.pid
 case_init_start() {
-	if [ -z "$INIT_SCRIPT" ]; then
-		note "init-script: no board/packaging/*/S??qbnetd on this branch: board 2 runs qbnetd directly"
-		board_qbnetd 2 --usb-udc dummy_udc.2 --usb-gadget qbnet2
-	else
-		install -m 0755 "$QBNETD" /usr/sbin/qbnetd
-		mkdir -p /etc/default
-		printf 'QBNETD_ARGS="--usb-udc dummy_udc.2 --usb-gadget qbnet2 --serial %s --state-dir %s --usb-ffs %s"\n' \
-			"$(serial 2)" "$QB_WORK/state2" "$QB_WORK/ffs2" > /etc/default/qbnetd
-		local rc=0
-		in_board 2 sh "$INIT_SCRIPT" start > "$QB_WORK/init-start.log" 2>&1 || rc=$?
-		check "$INIT_SCRIPT start: exit 0 ($rc: $(cat "$QB_WORK/init-start.log"))" test "$rc" = 0
-	fi
+	local rc=0
+	make -s -C "$QB_ROOT/board" BUILD="$QB_WORK/init" init-files > "$QB_WORK/init-make.log" 2>&1 || rc=$?
+	check "make -C board init-files ($rc: $(cat "$QB_WORK/init-make.log"))" test -x "$INIT_SCRIPT"
+	printf 'QBNETD_ARGS="--usb-udc dummy_udc.2 --usb-gadget qbnet2 --serial %s --state-dir %s --usb-ffs %s"\nQBNETD_LOG=%s\n' \
+		"$(serial 2)" "$QB_WORK/state2" "$QB_WORK/ffs2" "$QB_WORK/qbnetd2.log" > /etc/default/qbnetd
+	mkdir -p "$QB_WORK/state2"
+	rc=0
+	in_board 2 sh "$INIT_SCRIPT" start > "$QB_WORK/init-start.log" 2>&1 || rc=$?
+	check "qbnetd.init start: exit 0 ($rc: $(cat "$QB_WORK/init-start.log"))" test "$rc" = 0
+	check "its pid file names a live qbnetd" sh -c "kill -0 \$(cat '$QBNETD_PIDFILE')"
+	rc=0
+	in_board 2 sh "$INIT_SCRIPT" status > "$QB_WORK/init-status.log" 2>&1 || rc=$?
+	check "qbnetd.init status: running, exit 0 ($rc: $(cat "$QB_WORK/init-status.log"))" test "$rc" = 0
 	check "board 2 enumerated" wait_for 200 enumerated "$(serial 2)"
 }
 
@@ -237,15 +242,16 @@ case_forward_by_serial() {
 
 case_init_stop() {
 	local pid rc=0
-	if [ -z "$INIT_SCRIPT" ]; then
-		note "init-script: skipped (no init script on this branch)"
-		return 0
-	fi
-	pid=$(pgrep -f "qbnetd.*qbnet2" | head -n 1)
+	pid=$(cat "$QBNETD_PIDFILE" 2>/dev/null)
 	in_board 2 sh "$INIT_SCRIPT" stop > "$QB_WORK/init-stop.log" 2>&1 || rc=$?
-	check "$INIT_SCRIPT stop: exit 0 ($rc: $(cat "$QB_WORK/init-stop.log"))" test "$rc" = 0
-	check "qbnetd of board 2 has exited" wait_for 50 sh -c "! kill -0 ${pid:-0} 2>/dev/null"
+	check "qbnetd.init stop: exit 0 ($rc: $(cat "$QB_WORK/init-stop.log"))" test "$rc" = 0
+	check "qbnetd of board 2 ($pid) has exited" sh -c "[ -n '$pid' ] && ! kill -0 '$pid' 2>/dev/null"
+	check "it logged an orderly teardown" grep -q "USB gadget removed" "$QB_WORK/qbnetd2.log"
 	check "its gadget is removed" test ! -e "$GADGETS/qbnet2"
+	check "board 2 left the bus" wait_for 50 gone "$(serial 2)"
+	rc=0
+	in_board 2 sh "$INIT_SCRIPT" status > /dev/null 2>&1 || rc=$?
+	check "qbnetd.init status: not running, exit 3 ($rc)" test "$rc" = 3
 }
 
 # run_case, and on a failure the tails of every board's log (cases.sh shows board 0's only).
@@ -268,7 +274,7 @@ keep_logs() {
 cleanup() {
 	local g=$GADGETS/qbext
 	keep_logs
-	if [ -n "$INIT_SCRIPT" ]; then in_board 2 sh "$INIT_SCRIPT" stop > /dev/null 2>&1; fi
+	[ -x "$INIT_SCRIPT" ] && in_board 2 sh "$INIT_SCRIPT" stop > /dev/null 2>&1
 	qb_topology_down
 	for n in 1 2 3; do
 		ip netns pids "$(ns "$n")" 2>/dev/null | xargs -r kill -9 2>/dev/null

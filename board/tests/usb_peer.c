@@ -598,14 +598,14 @@ static void send_oversized(uint32_t size)
 	pump_until(out_idle, 5);
 }
 
-/* Bundles that end on and around the board's USB request boundaries (16 KiB
- * reads by default) and at its MAX_BUNDLE: each carries a ping that must be
- * answered, so each was reassembled whole. */
+/* Bundles that end on and around the board's USB request boundaries (reads
+ * of 16, 32 or 64 KiB, --usb-request-size) and at its MAX_BUNDLE: each
+ * carries a ping that must be answered, so each was reassembled whole. */
 static void check_request_boundaries(void)
 {
 	uint32_t max = dev.board_max_bundle;
-	const size_t sizes[] = { 100, 512, 513, 16383, 16384, 16385, 16384 + 512, 32768, 49152 + 100,
-				 65536, max - 1, max };
+	const size_t sizes[] = { 100, 512, 513, 16383, 16384, 16385, 16384 + 512, 32767, 32768, 32769,
+				 49152 + 100, 65535, 65536, 65537, max - 1, max };
 	unsigned answered = 0;
 	char failed[256] = "";
 

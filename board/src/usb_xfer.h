@@ -9,10 +9,13 @@
 #include <stdint.h>
 
 /* The request size cap (--usb-request-size): each FunctionFS request is one
- * kmalloc in the kernel unless the UDC does scatter-gather. 16 KiB is an
- * order-2 allocation, as adbd uses. A multiple of every bulk wMaxPacketSize
- * (64, 512, 1024), so only a bundle's last request can be short. */
-#define USB_XFER_REQUEST_DEFAULT 16384u
+ * kmalloc in the kernel unless the UDC does scatter-gather. 32 KiB is an
+ * order-3 allocation, the largest order the page allocator still reclaims
+ * and compacts for (PAGE_ALLOC_COSTLY_ORDER); 16 KiB, adbd's size, lost
+ * more than 10% in the VM (doc/DESIGN.md, "USB request sizes"). A multiple
+ * of every bulk wMaxPacketSize (64, 512, 1024), so only a bundle's last
+ * request can be short. */
+#define USB_XFER_REQUEST_DEFAULT 32768u
 #define USB_XFER_REQUEST_MIN 4096u
 #define USB_XFER_REQUEST_MAX 1048576u
 #define USB_XFER_REQUEST_ALIGN 1024u

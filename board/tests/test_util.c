@@ -113,8 +113,8 @@ static void test_options(void)
 	expect_usage(ARGS("--usb-ffs", "relative/dir"), "--usb-ffs");
 	expect_usage(ARGS("--usb-manufacturer", ""), "--usb-manufacturer");
 	expect_usage(ARGS("--usb-product", "tab\there"), "--usb-product");
-	CHECK(parse(&o, ARGS("--tun", "x")) == OPTIONS_RUN && o.usb_request_size == 16384,
-	      "requests of 16 KiB by default");
+	CHECK(parse(&o, ARGS("--tun", "x")) == OPTIONS_RUN && o.usb_request_size == 32768,
+	      "requests of 32 KiB by default (doc/DESIGN.md, \"USB request sizes\")");
 	CHECK(parse(&o, ARGS("--usb-request-size", "65536")) == OPTIONS_RUN &&
 	      o.usb_request_size == 65536, "--usb-request-size 65536: %s", err_text);
 	CHECK(parse(&o, ARGS("--usb-request-size", "4096")) == OPTIONS_RUN &&

@@ -31,9 +31,12 @@ shift
 [ "$(id -u)" = 0 ] || { echo "usbvm: needs root (9p export of /)" >&2; exit 1; }
 
 # Rebuild when our init or build script differs from the ones the work dir
-# was built from (by content: checkouts of other versions share the work dir).
+# was built from (by content: checkouts of other versions share the work dir),
+# or when the initrd is newer than that record: an older checkout's run.sh
+# rebuilds without writing it.
 inputs=$(cat "$HERE/build.sh" "$HERE/init" | sha256sum | cut -c1-16)
-if [ ! -f "$QB_USBVM_WORK/initrd.gz" ] || [ "$(cat "$QB_USBVM_WORK/inputs" 2>/dev/null)" != "$inputs" ]; then
+if [ ! -f "$QB_USBVM_WORK/initrd.gz" ] || [ "$(cat "$QB_USBVM_WORK/inputs" 2>/dev/null)" != "$inputs" ] ||
+	[ "$QB_USBVM_WORK/initrd.gz" -nt "$QB_USBVM_WORK/inputs" ]; then
 	"$HERE/build.sh"
 	echo "$inputs" > "$QB_USBVM_WORK/inputs"
 fi

@@ -43,10 +43,18 @@ print("%.2f" % (total / 1e9))'
 }
 
 # iperf3 from the board: iperf PORT ARGS... -> Gbit/s on stdout; fails the case if the run failed.
+# The iperf3 server runs one test at a time and is "busy" until it has closed the last one's
+# sockets, which can trail the client's exit by a moment after many streams: up to 10 tries,
+# 0.5 s apart, each retry said on stderr. Any other error fails at once.
 iperf() {
-	local port=$1 out
+	local port=$1 out try
 	shift
-	out=$(qb_board iperf3 -c "$INET_ADDR" -p "$port" -J --connect-timeout 5000 "$@") || true
+	for try in 1 2 3 4 5 6 7 8 9 10; do
+		out=$(qb_board iperf3 -c "$INET_ADDR" -p "$port" -J --connect-timeout 5000 "$@") || true
+		grep -q 'server is busy' <<< "$out" || break
+		echo "    iperf3 $*: the server is still busy with the last test (try $try)" >&2
+		sleep 0.5
+	done
 	echo "$out" | gbits || { echo "    iperf3 $* failed: $(echo "$out" | grep -m1 '"error"')" >&2; return 1; }
 }
 

@@ -1,7 +1,8 @@
 // One board's NAT: takes the board's IP packets, hands each to its protocol
 // table (TCP, UDP with the DNS proxy), and owns what they share: buffers,
-// counters, the ack list flushed at the end of every loop round. A packet or
-// flow whose handling throws is dropped or reset, counted, and the rest goes on.
+// counters, the ack list flushed at the end of every loop round, and the clock
+// its timers run on (stopped while the board is held). A packet or flow whose
+// handling throws is dropped or reset, counted, and the rest goes on.
 package dev.qbkit.qbnet.nat;
 
 import java.nio.ByteBuffer;
@@ -32,6 +33,7 @@ public final class Nat implements NatContext {
     private final SplittableRandom random = new SplittableRandom(new SecureRandom().nextLong());
     private int ipId;
     private final LogLimiter logLimiter = new LogLimiter();
+    private final NatClock clock;
 
     /** @param echoSenders opens the host's way of sending the board's pings (platform/EchoSenders) */
     public Nat(NatConfig config, EventLoop loop, PacketOutput output, Stats stats, DnsUpstreams dnsUpstreams,
@@ -40,6 +42,22 @@ public final class Nat implements NatContext {
         this.loop = loop;
         this.output = output;
         this.stats = stats;
+        this.clock = new NatClock(new NatClock.Base() {
+            @Override
+            public long now() {
+                return loop.now();
+            }
+
+            @Override
+            public void schedule(Timer timer, long deadline) {
+                loop.schedule(timer, deadline);
+            }
+
+            @Override
+            public void cancel(Timer timer) {
+                loop.cancel(timer);
+            }
+        });
         this.buffers = new BufferPool(config.maxBufferedBytes(), 64);
         Policy policy = new Policy(config);
         this.dns = new DnsProxy(this, loop, dnsUpstreams);
@@ -109,6 +127,31 @@ public final class Nat implements NatContext {
         waiters.drain(output);
     }
 
+    /**
+     * The board's link is gone and its NAT is kept for it (doc/DESIGN.md,
+     * "Connections survive an unplug"): time stops for every flow, so none
+     * retransmits, probes or times out; the output reports congestion, so
+     * none sends new data, and host sockets are read only to the flows'
+     * buffer limits.
+     */
+    public void hold() {
+        clock.hold();
+    }
+
+    /** The board is back on a new link: timers go on from where they stopped. */
+    public void resume() {
+        clock.resume();
+    }
+
+    public boolean isHeld() {
+        return clock.isHeld();
+    }
+
+    /** How long the board has been held in all, in nanoseconds. */
+    public long heldNanos() {
+        return clock.heldNanos();
+    }
+
     /** Frees every flow and socket of this board. */
     public void close() {
         tcp.discardAll();
@@ -139,17 +182,17 @@ public final class Nat implements NatContext {
 
     @Override
     public long now() {
-        return loop.now();
+        return clock.now();
     }
 
     @Override
     public void schedule(Timer timer, long deadline) {
-        loop.schedule(timer, deadline);
+        clock.schedule(timer, deadline);
     }
 
     @Override
     public void cancel(Timer timer) {
-        loop.cancel(timer);
+        clock.cancel(timer);
     }
 
     @Override

@@ -1,7 +1,9 @@
 // Collects everything the host sends a board into bundles: IP packets from
 // the NAT and control messages, written in place into pooled buffers and
 // handed to the link when full or at the end of each loop round. One packet
-// is written at a time; nothing may write while a bundle is being sent.
+// is written at a time; nothing may write while a bundle is being sent. While
+// the board is held (its link gone) IP packets go nowhere, except TCP resets,
+// kept for the board's return; the link itself can be replaced.
 package dev.qbkit.qbnet.board;
 
 import java.nio.ByteBuffer;
@@ -15,11 +17,21 @@ import dev.qbkit.qbnet.nat.Counter;
 import dev.qbkit.qbnet.nat.DirectBufferCache;
 import dev.qbkit.qbnet.nat.PacketOutput;
 import dev.qbkit.qbnet.nat.Stats;
+import dev.qbkit.qbnet.packet.IpPacket;
+import dev.qbkit.qbnet.packet.IpProtocol;
+import dev.qbkit.qbnet.packet.TcpHeader;
 
 public final class LinkOutput implements PacketOutput {
     private static final int SPARE_BUFFERS = 32;
+    /** TCP resets kept while the board is held: one per flow that ended meanwhile, up to this many. */
+    static final int MAX_HELD_RESETS = 4096;
 
-    private final Link link;
+    /** A frame kept for later: its flags and payload. */
+    private record HeldFrame(int flags, byte[] payload) {
+    }
+
+    /** The board's link; null while the board is held. */
+    private Link link;
     private final Stats stats;
     private final BundleBuilder builder = new BundleBuilder();
     private final DirectBufferCache cache;
@@ -32,6 +44,11 @@ public final class LinkOutput implements PacketOutput {
     private boolean sending;
     /** The bundle being built carries a control message: the link takes it into its reserve. */
     private boolean controlInBundle;
+    /** The board is held: IP packets are not sent (resets are kept), producers see congestion. */
+    private boolean ipHeld;
+    private int openFlags;
+    private final IpPacket heldParser = new IpPacket();
+    private final ArrayDeque<HeldFrame> heldResets = new ArrayDeque<>();
 
     public LinkOutput(Link link, Stats stats) {
         this(link, stats, DirectBufferCache.SHARED);
@@ -91,6 +108,7 @@ public final class LinkOutput implements PacketOutput {
         // Checked after the flush, always: whatever ran meanwhile, no packet is begun where it cannot end.
         if (!builder.fits(maxLength))
             throw new IllegalStateException(maxLength + "-byte frame cannot fit a " + maxBundle + "-byte bundle");
+        openFlags = flags;
         return builder.beginFrame(channel, flags);
     }
 
@@ -112,6 +130,10 @@ public final class LinkOutput implements PacketOutput {
 
     @Override
     public void commit(int length) {
+        if (ipHeld) {
+            holdPacket(length);
+            return;
+        }
         if (faults.drop()) {
             builder.cancelFrame();
             stats.inc(Counter.DROP_INJECTED);
@@ -146,7 +168,7 @@ public final class LinkOutput implements PacketOutput {
 
     @Override
     public boolean congested() {
-        return link.congested();
+        return ipHeld || link == null || link.congested();
     }
 
     /** Hands the bundle being built, if any, to the link. */
@@ -157,10 +179,11 @@ public final class LinkOutput implements PacketOutput {
         int size = bundle.remaining();
         boolean control = controlInBundle;
         controlInBundle = false;
-        boolean taken;
+        boolean taken = false;
+        Link to = link;
         sending = true;
         try {
-            taken = control ? link.sendPriority(bundle) : link.send(bundle);
+            taken = to != null && (control ? to.sendPriority(bundle) : to.send(bundle));
         } finally {
             sending = false;
         }
@@ -169,9 +192,88 @@ public final class LinkOutput implements PacketOutput {
             stats.add(Counter.BYTES_TX, size);
             lastFlushAt = System.nanoTime();
         } else {
-            stats.inc(Counter.DROP_LINK_OVERFLOW);
+            stats.inc(link == null ? Counter.DROP_LINK_HELD : Counter.DROP_LINK_OVERFLOW);
             recycle(bundle);
         }
+    }
+
+    // ---- holding the board (doc/DESIGN.md, "Connections survive an unplug") ----
+
+    /**
+     * The link is gone: nothing more goes to it. May be called from inside
+     * {@link Link#send} (a link that finds its device gone): the bundle being
+     * sent is dropped and counted when that call returns.
+     */
+    public void detachLink() {
+        link = null;
+    }
+
+    /** A new link for the same board; IP stays held until {@link #releaseIp}. */
+    public void attachLink(Link newLink) {
+        link = newLink;
+    }
+
+    /**
+     * From now on IP packets are not sent: a TCP reset (a flow that ended
+     * while the board was away) is kept for its return, anything else is
+     * dropped and counted. Producers see a congested link, so flows hold their
+     * data and stop reading host sockets at their buffer limits.
+     */
+    public void holdIp() {
+        ipHeld = true;
+    }
+
+    public boolean ipHeld() {
+        return ipHeld;
+    }
+
+    /**
+     * The board is back and configured: the resets kept for it go first, then
+     * IP flows normally. With {@code deliverResets} false (the board came back
+     * with a different configuration, the flows they end are gone anyway) they
+     * are dropped.
+     */
+    public void releaseIp(boolean deliverResets) {
+        ipHeld = false;
+        for (HeldFrame frame; (frame = heldResets.poll()) != null;) {
+            boolean offloadFrame = (frame.flags() & Bundles.FRAME_OFFLOAD) != 0;
+            if (!deliverResets || offloadFrame && !offload) {
+                stats.inc(Counter.DROP_LINK_HELD);
+                continue;
+            }
+            int at = beginFrame(Bundles.CHANNEL_IP, frame.flags(), frame.payload().length);
+            builder.buffer().put(at, frame.payload());
+            builder.endFrame(frame.payload().length);
+            stats.inc(Counter.FRAMES_TX);
+            stats.inc(Counter.TCP_HELD_RESETS);
+        }
+    }
+
+    /** Resets kept for the board's return (for status and tests). */
+    public int heldResets() {
+        return heldResets.size();
+    }
+
+    /** The open frame is an IP packet while the board is held: keep it if it is a TCP reset, else drop it. */
+    private void holdPacket(int length) {
+        ByteBuffer b = builder.buffer();
+        int payload = b.position() + Bundles.FRAME_HEADER_SIZE;
+        int skip = (openFlags & Bundles.FRAME_OFFLOAD) != 0 ? OffloadHeader.SIZE : 0;
+        if (heldResets.size() < MAX_HELD_RESETS && isTcpReset(b, payload + skip, length - skip)) {
+            byte[] copy = new byte[length];
+            b.get(payload, copy);
+            heldResets.add(new HeldFrame(openFlags, copy));
+        } else {
+            stats.inc(Counter.DROP_LINK_HELD);
+        }
+        builder.cancelFrame();
+    }
+
+    private boolean isTcpReset(ByteBuffer b, int at, int length) {
+        if (!heldParser.parse(b, at, length) || heldParser.protocol() != IpProtocol.TCP
+                || heldParser.payloadLength() < TcpHeader.MIN_LENGTH)
+            return false;
+        return (b.get(heldParser.payloadOffset() + 13) & TcpHeader.RST) != 0;
     }
 
     public long lastFlushAt() {

@@ -5,6 +5,8 @@ package dev.qbkit.qbnet.link;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
+import dev.qbkit.qbnet.loop.EventLoop;
+
 public interface Link {
     /**
      * Room past a link's hard limit that only bundles carrying a control
@@ -69,4 +71,19 @@ public interface Link {
 
     /** How the link is attached, for logs: "unix:/run/qbnet.sock", "usb 1-2". */
     String description();
+
+    /**
+     * Hands this link's transport to another loop (a board that is held
+     * there, doc/DESIGN.md "Connections survive an unplug"): this link stops
+     * at once, delivering nothing more and reporting no close, and the
+     * returned link carries on on {@code loop} from the same place: bytes
+     * already read and bundles queued for sending go with it. Call on this
+     * link's loop (from inside onBundle is fine: the rest of the read stays
+     * for the new link); start the returned link on {@code loop} only from a
+     * task posted after the current one. Null when this kind of link cannot
+     * move (it is then unchanged).
+     */
+    default Link moveTo(EventLoop loop) {
+        return null;
+    }
 }

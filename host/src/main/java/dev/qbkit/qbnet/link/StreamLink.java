@@ -1,6 +1,7 @@
 // The link over a byte stream (a Unix socket): bundles back to back, each
 // read by its header's length. A bad header means the stream is out of step,
-// so the connection is closed and the board reconnects.
+// so the connection is closed and the board reconnects. The connection can
+// move to another board loop mid-stream (moveTo), unread bytes and all.
 package dev.qbkit.qbnet.link;
 
 import java.io.IOException;
@@ -19,8 +20,9 @@ public final class StreamLink implements Link, EventLoop.IoHandler {
     private final EventLoop loop;
     private final String description;
     private final int maxReceive;
+    private final int peerMaxBundle;
     private final ByteBuffer rx;
-    private final ArrayDeque<ByteBuffer> txQueue = new ArrayDeque<>();
+    private final ArrayDeque<ByteBuffer> txQueue;
     private final long softLimit;
     private final long hardLimit;
     private long queuedBytes;
@@ -30,14 +32,24 @@ public final class StreamLink implements Link, EventLoop.IoHandler {
     private boolean closed;
 
     public StreamLink(SocketChannel channel, EventLoop loop, String description, int maxReceive, int peerMaxBundle) {
+        this(channel, loop, description, maxReceive, peerMaxBundle,
+                ByteBuffer.allocateDirect(Math.max(2 * maxReceive, 256 * 1024)), new ArrayDeque<>(), 0);
+    }
+
+    /** @param rx the receive buffer in write mode: bytes read and not yet delivered at [0, position) */
+    private StreamLink(SocketChannel channel, EventLoop loop, String description, int maxReceive, int peerMaxBundle,
+            ByteBuffer rx, ArrayDeque<ByteBuffer> txQueue, long queuedBytes) {
         this.channel = channel;
         this.loop = loop;
         this.description = description;
         this.maxReceive = maxReceive;
-        this.rx = ByteBuffer.allocateDirect(Math.max(2 * maxReceive, 256 * 1024));
+        this.peerMaxBundle = peerMaxBundle;
+        this.rx = rx;
+        this.txQueue = txQueue;
+        this.queuedBytes = queuedBytes;
         this.softLimit = 4L * Math.max(peerMaxBundle, Bundles.INITIAL_MAX);
         this.hardLimit = 64L * Bundles.ABSOLUTE_MAX;
-        this.writability = new Writability(loop, () -> queuedBytes > softLimit, () -> closed);
+        this.writability = new Writability(loop, () -> this.queuedBytes > softLimit, () -> closed);
     }
 
     @Override
@@ -45,7 +57,28 @@ public final class StreamLink implements Link, EventLoop.IoHandler {
         this.handler = h;
         writability.start(h);
         channel.configureBlocking(false);
-        key = loop.register(channel, SelectionKey.OP_READ, this);
+        key = loop.register(channel, SelectionKey.OP_READ | (txQueue.isEmpty() ? 0 : SelectionKey.OP_WRITE), this);
+        if (rx.position() > 0)
+            loop.execute(this::deliverBuffered); // bytes read before the move: a loop task, as a read would be
+    }
+
+    private void deliverBuffered() {
+        if (!closed)
+            deliverComplete();
+    }
+
+    @Override
+    public Link moveTo(EventLoop other) {
+        if (closed)
+            return null;
+        closed = true; // delivers nothing more; the channel stays open for the new link
+        if (key != null)
+            key.cancel();
+        StreamLink moved = new StreamLink(channel, other, description, maxReceive, peerMaxBundle, rx,
+                new ArrayDeque<>(txQueue), queuedBytes);
+        txQueue.clear();
+        queuedBytes = 0;
+        return moved;
     }
 
     @Override

@@ -1,5 +1,7 @@
 // The running host driver: accepts boards from the transports (Unix socket,
-// USB) and gives each its own event loop thread, session and NAT; stops them all on shutdown.
+// USB) and gives each its own event loop thread, session and NAT; keeps a
+// board whose link went for --hold and gives it its next link (by serial);
+// stops them all on shutdown.
 package dev.qbkit.qbnet.board;
 
 import java.io.IOException;
@@ -12,6 +14,7 @@ import java.util.ArrayList;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
@@ -42,6 +45,7 @@ import dev.qbkit.qbnet.usb.UsbId;
 public final class HostDriver implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(HostDriver.class);
     public static final int MAX_RECEIVE_BUNDLE = 262144;
+    public static final java.time.Duration DEFAULT_HOLD = java.time.Duration.ofSeconds(30);
 
     /** One attached board and the loop thread it runs on. */
     public record Board(int id, EventLoop loop, BoardSession session) {
@@ -62,6 +66,44 @@ public final class HostDriver implements AutoCloseable {
     private ControlServer control;
     private MetricsServer metricsServer;
     private FaultInjection faults = FaultInjection.NONE;
+    private volatile long holdNanos = DEFAULT_HOLD.toNanos();
+    /** Held boards by serial (doc/DESIGN.md, "Connections survive an unplug"). */
+    private final Map<String, BoardSession> held = new ConcurrentHashMap<>();
+    private final AtomicBoolean toldNoSerial = new AtomicBoolean();
+    private final BoardSession.Keeper keeper = new BoardSession.Keeper() {
+        @Override
+        public long holdNanos() {
+            return holdNanos;
+        }
+
+        @Override
+        public void held(BoardSession session) {
+            held.put(session.serial(), session);
+        }
+
+        @Override
+        public void unheld(BoardSession session) {
+            String serial = session.serial();
+            if (serial != null)
+                held.remove(serial, session);
+        }
+
+        @Override
+        public void cannotHold(BoardSession session) {
+            if (toldNoSerial.compareAndSet(false, true))
+                log.warn("{}: the board has no serial, so its connections cannot be kept for its return "
+                        + "(--hold): give it one (qbnetd --serial) [said once]", session.name());
+        }
+
+        @Override
+        public BoardSession claim(String serial, BoardSession requester) {
+            BoardSession s = held.get(serial);
+            if (s == null || s == requester || !s.claim())
+                return null;
+            held.remove(serial, s);
+            return s;
+        }
+    };
 
     public HostDriver(NatConfig natConfig, List<InetSocketAddress> configuredUpstreams) {
         this.natConfig = natConfig;
@@ -106,17 +148,61 @@ public final class HostDriver implements AutoCloseable {
     }
 
     private void attachStream(SocketChannel channel, String description) {
-        if (!attach(description, loop -> new StreamLink(channel, loop, description, MAX_RECEIVE_BUNDLE,
+        // The serial comes with the board's HELLO: a held board takes the link over then (BoardSession.handOverTo).
+        if (!attach(description, null, loop -> new StreamLink(channel, loop, description, MAX_RECEIVE_BUNDLE,
                 MAX_RECEIVE_BUNDLE)))
             closeQuietly(channel);
     }
 
+    /** How long a board is held after its link goes (--hold); 0 ends its connections with the link. */
+    public void setHold(java.time.Duration hold) {
+        this.holdNanos = hold.toNanos();
+    }
+
     /**
-     * Starts a board: a new loop thread, where {@code linkFactory} makes the
-     * link and a session starts on it. False when no loop could be made (the
-     * factory is then never called).
+     * Starts a board whose serial is {@code serial} (USB: from the device,
+     * before any link exists; null when not known yet). A held board with that
+     * serial gets the link on its own loop: the link is made there and the
+     * held session resumes on it. Otherwise a new loop and session. False when
+     * no loop could be made (the factory is then never called).
      */
-    private boolean attach(String description, Function<EventLoop, Link> linkFactory) {
+    private boolean attach(String description, String serial, Function<EventLoop, Link> linkFactory) {
+        if (serial != null) {
+            BoardSession waiting = keeper.claim(serial, null);
+            if (waiting != null) {
+                waiting.loop().execute(() -> resumeWith(waiting, linkFactory));
+                return true;
+            }
+            Board going = activeWith(serial);
+            if (going != null) {
+                // Its old link is being closed (USB: the scan closes a vanished device's link before it
+                // attaches new ones): that close is queued on the same loop, so decide after it.
+                going.loop().execute(() -> {
+                    BoardSession now = keeper.claim(serial, null);
+                    if (now != null)
+                        now.loop().execute(() -> resumeWith(now, linkFactory));
+                    else if (!startNew(description, linkFactory))
+                        linkFactory.apply(going.loop()).close("no loop for a new board");
+                });
+                return true;
+            }
+        }
+        return startNew(description, linkFactory);
+    }
+
+    private static void resumeWith(BoardSession session, Function<EventLoop, Link> linkFactory) {
+        session.resume(linkFactory.apply(session.loop()), null);
+    }
+
+    private Board activeWith(String serial) {
+        for (Board b : boards.values())
+            if (serial.equals(b.session().serial()) && b.session().state() != BoardSession.State.CLOSED
+                    && b.session().state() != BoardSession.State.HELD)
+                return b;
+        return null;
+    }
+
+    private boolean startNew(String description, Function<EventLoop, Link> linkFactory) {
         int id = nextId.getAndIncrement();
         EventLoop loop;
         try {
@@ -135,6 +221,7 @@ public final class HostDriver implements AutoCloseable {
                         releaseForwards(id);
                     });
             session.setFaultInjection(faults);
+            session.setKeeper(keeper);
             boards.put(id, new Board(id, loop, session));
             try {
                 session.start();

@@ -1,11 +1,12 @@
-// picocli converters for addresses, links and USB IDs, with errors that say
-// what a valid value looks like.
+// picocli converters for addresses, links, USB IDs and durations, with errors
+// that say what a valid value looks like.
 package dev.qbkit.qbnet.cli;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 
 import dev.qbkit.qbnet.link.ControlMessage.Ipv4Prefix;
 import dev.qbkit.qbnet.usb.UsbId;
@@ -25,6 +26,26 @@ final class Converters {
             // fall through
         }
         throw new TypeConversionException("'" + s + "' is not an IPv4 address like 10.113.98.1");
+    }
+
+    /** "30s", "500ms", "2m", "1h", or bare seconds ("30"); "0" for none. At most a day. */
+    static final class DurationConverter implements ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            var m = java.util.regex.Pattern.compile("(\\d{1,9})(ms|s|m|h)?").matcher(value.trim());
+            if (!m.matches())
+                throw new TypeConversionException("'" + value + "' is not a duration like 30s, 500ms, 2m or 0");
+            long n = Long.parseLong(m.group(1));
+            Duration d = switch (m.group(2) == null ? "s" : m.group(2)) {
+                case "ms" -> Duration.ofMillis(n);
+                case "m" -> Duration.ofMinutes(n);
+                case "h" -> Duration.ofHours(n);
+                default -> Duration.ofSeconds(n);
+            };
+            if (d.compareTo(Duration.ofDays(1)) > 0)
+                throw new TypeConversionException("'" + value + "' is longer than a day");
+            return d;
+        }
     }
 
     static final class Ipv4Converter implements ITypeConverter<Inet4Address> {

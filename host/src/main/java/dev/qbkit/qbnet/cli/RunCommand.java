@@ -91,6 +91,12 @@ public final class RunCommand implements Callable<Integer> {
             description = "Keep the board from this network; the longest matching --allow/--deny prefix wins. Repeatable, or comma-separated.")
     List<String> deny = new ArrayList<>();
 
+    @Option(names = "--hold", paramLabel = "DURATION", defaultValue = "30s", converter = Converters.DurationConverter.class,
+            description = "Keep a board's connections this long after its link goes (an unplug, a board daemon "
+                    + "restart): if the same board (same serial) comes back in time, they carry on. 0 ends them "
+                    + "with the link (default: ${DEFAULT-VALUE}).")
+    Duration hold;
+
     @Mixin
     ControlOptions control;
 
@@ -150,6 +156,7 @@ public final class RunCommand implements Callable<Integer> {
                     ConfigOptions.loaded().files(), ConfigOptions.loaded().size());
         var driver = new dev.qbkit.qbnet.board.HostDriver(config, dnsUpstreams);
         driver.setFaultInjection(new dev.qbkit.qbnet.board.FaultInjection(testDropFrames, 0x5142));
+        driver.setHold(hold);
         try {
             driver.addForwards(forwards);
             driver.startControl(control.path());

@@ -163,7 +163,9 @@ public final class StatusCommand implements Callable<Integer> {
         for (BoardStatus b : s.boards()) {
             out.printf("board %d: %s (%s) %s, protocol %d, MTU %d, %s, up %s%s%n", b.id(),
                     b.serial() == null ? "(no serial yet)" : b.serial(), b.software() == null ? "?" : b.software(),
-                    b.link(), b.protocol(), b.mtu(), b.state(), duration(b.uptimeSeconds()),
+                    b.link(), b.protocol(), b.mtu(),
+                    b.heldSecondsLeft() == null ? b.state() : "held, " + b.heldSecondsLeft() + " s left",
+                    duration(b.uptimeSeconds()),
                     b.keepaliveRttMs() == null ? "" : String.format(", keepalive RTT %.2f ms", b.keepaliveRttMs()));
             BoardStatus.Flows f = b.flows();
             out.printf("  flows: %d tcp %s, %d udp, %d dns queries; buffered %s of %s%n", f.tcp(), f.tcpByState(), f.udp(),

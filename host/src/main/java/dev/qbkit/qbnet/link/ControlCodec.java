@@ -34,6 +34,7 @@ public final class ControlCodec {
     static final int TAG_SERIAL = 5;
     static final int TAG_SOFTWARE = 6;
     static final int TAG_CAPS = 7;
+    static final int TAG_INSTANCE = 8;
     static final int TAG_IPV4_ADDRESS = 16;
     static final int TAG_IPV4_GATEWAY = 17;
     static final int TAG_IPV4_DNS = 18;
@@ -173,6 +174,11 @@ public final class ControlCodec {
             return LittleEndian.u32(buf, at + 4);
         }
 
+        long u64(int at, String name) throws Malformed {
+            expectLength(at, 8, name);
+            return LittleEndian.u32(buf, at + 4) | LittleEndian.u32(buf, at + 8) << 32;
+        }
+
         String string(int at, int minLength, int maxLength, String name) throws Malformed {
             int length = length(at);
             if (length < minLength || length > maxLength)
@@ -212,7 +218,11 @@ public final class ControlCodec {
         String software = softwareAt < 0 ? null : tlvs.string(softwareAt, 1, MAX_STRING, "SOFTWARE");
         int capsAt = tlvs.single(TAG_CAPS);
         long caps = capsAt < 0 ? 0 : tlvs.u32(capsAt, "CAPS");
-        return new Hello(versionMin, versionMax, role, maxBundle, mtu, serial, software, caps);
+        int instanceAt = tlvs.single(TAG_INSTANCE);
+        long instance = instanceAt < 0 ? 0 : tlvs.u64(instanceAt, "INSTANCE");
+        if (instanceAt >= 0 && instance == 0)
+            throw new Malformed("INSTANCE is 0");
+        return new Hello(versionMin, versionMax, role, maxBundle, mtu, serial, software, caps, instance);
     }
 
     private static int checkMtu(int mtu, int min) throws Malformed {
@@ -321,6 +331,8 @@ public final class ControlCodec {
                     w.tlv(TAG_SOFTWARE, truncated(h.software(), MAX_STRING));
                 if (h.caps() != 0)
                     w.tlv(TAG_CAPS, le32(h.caps()));
+                if (h.instance() != 0)
+                    w.tlv(TAG_INSTANCE, le32(h.instance()), le32(h.instance() >>> 32));
             }
             case Config c -> {
                 w.u16(ControlMessage.TYPE_CONFIG);

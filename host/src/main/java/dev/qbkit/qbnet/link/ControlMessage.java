@@ -24,9 +24,17 @@ public sealed interface ControlMessage {
     int ERROR_CONFIG_FAILED = 3;
     int ERROR_PROTOCOL = 4;
 
-    /** A peer's introduction. {@code mtu} 0: not sent (the receiver assumes 1500). */
+    /**
+     * A peer's introduction. {@code mtu} 0: not sent (the receiver assumes
+     * 1500). {@code instance}: the host driver process's random id, 0 when
+     * not sent (boards send none).
+     */
     record Hello(int versionMin, int versionMax, int role, long maxBundle, int mtu, String serial,
-            String software, long caps) implements ControlMessage {
+            String software, long caps, long instance) implements ControlMessage {
+        public Hello(int versionMin, int versionMax, int role, long maxBundle, int mtu, String serial, String software,
+                long caps) {
+            this(versionMin, versionMax, role, maxBundle, mtu, serial, software, caps, 0);
+        }
     }
 
     record Ipv4Prefix(Inet4Address address, int prefixLength) {

@@ -31,10 +31,14 @@ public final class UsbBoards implements AutoCloseable {
     private static final long MAX_RETRY_MILLIS = 5000;
     private static final long RELEASE_WAIT_MILLIS = 3000;
 
-    /** Gives an opened board its loop and session; the factory runs on the new loop thread. */
+    /** Gives an opened board its loop and session; the factory runs on the loop thread it is given. */
     public interface BoardStarter {
-        /** @return false when the board could not be started (the factory was not called) */
-        boolean start(String name, Function<EventLoop, Link> linkFactory);
+        /**
+         * @param serial the board's serial as its HELLO will say it (GET_INFO, else the string descriptor), or
+         *               null: a board held with this serial takes the link on its own loop
+         * @return false when the board could not be started (the factory was not called)
+         */
+        boolean start(String name, String serial, Function<EventLoop, Link> linkFactory);
     }
 
     /** A board handed to the starter, until its link has released the device. */
@@ -108,23 +112,25 @@ public final class UsbBoards implements AutoCloseable {
             return;
         }
         Set<String> present = new HashSet<>();
+        for (UsbDevice d : devices)
+            present.add(d.key());
+        // Vanished devices first: a board replugged at once is held by its old session only once
+        // that link's close has run, and the close is queued on its loop before the new attach.
+        for (Attached a : attached.values()) {
+            UsbLink link = a.link;
+            if (!present.contains(a.key) && link != null && !link.isClosed())
+                link.close("unplugged");
+        }
         try {
-            for (UsbDevice d : devices) {
-                present.add(d.key());
+            for (UsbDevice d : devices)
                 if (!attached.containsKey(d.key()))
                     consider(d);
-            }
         } finally {
             for (UsbDevice d : devices)
                 d.close();
         }
         failures.keySet().retainAll(present);
         ignored.retainAll(present);
-        for (Attached a : attached.values()) {
-            UsbLink link = a.link;
-            if (!present.contains(a.key) && link != null && !link.isClosed())
-                link.close("unplugged");
-        }
     }
 
     private void consider(UsbDevice device) {
@@ -171,7 +177,8 @@ public final class UsbBoards implements AutoCloseable {
         Attached a = new Attached(device.key(), board);
         attached.put(a.key, a);
         log.info("usb {}: qbnet board attached: {}; {}", board.location(), board.summary(), board.qbnetInterface());
-        boolean started = starter.start("usb " + board.location(), loop -> {
+        String serial = board.info() != null && board.info().serial() != null ? board.info().serial() : board.serial();
+        boolean started = starter.start("usb " + board.location(), serial, loop -> {
             UsbLink link = new UsbLink(board, loop, scanThread, maxReceiveBundle, maxReceiveBundle, () -> released(a));
             a.link = link;
             return link;

@@ -116,6 +116,10 @@ def u32(v):
     return struct.pack("<I", v)
 
 
+def u64(v):
+    return struct.pack("<Q", v)
+
+
 def ctl(name, mtype, tlvs, fields, expect="ok", encode=True):
     data = control(mtype, tlvs)
     extra = [] if encode else [("encode", "no")]
@@ -130,6 +134,12 @@ ctl("hello-board", 1,
 ctl("hello-host-minimal", 1,
     [(1, u16(1) + u16(3)), (2, b"\x02"), (3, u32(16384))],
     [("type", "hello"), ("version", "1-3"), ("role", "host"), ("max-bundle", "16384")])
+# A host's HELLO with its instance id (tag 8, a u64 that is never 0): boards that predate the tag skip it.
+ctl("hello-host-instance", 1,
+    [(1, u16(1) + u16(1)), (2, b"\x02"), (3, u32(262144)), (4, u16(65520)), (6, b"qbnet 0.1.0"), (7, u32(2)),
+     (8, u64(0xFEDCBA9876543210))],
+    [("type", "hello"), ("version", "1-1"), ("role", "host"), ("max-bundle", "262144"), ("mtu", "65520"),
+     ("software", "qbnet 0.1.0"), ("caps", "2"), ("instance", "fedcba9876543210")])
 ctl("hello-unknown-tag-skipped", 1,
     [(1, u16(1) + u16(1)), (2, b"\x02"), (3, u32(65536)), (200, b"future")],
     [("type", "hello"), ("version", "1-1"), ("role", "host"), ("max-bundle", "65536")], encode=False)
@@ -175,6 +185,12 @@ bad = [
      "drop:malformed"),
     ("hello-long-serial", control(1, [(1, u16(1) + u16(1)), (2, b"\x01"), (3, u32(65536)), (5, b"x" * 65)]),
      "drop:malformed"),
+    ("hello-instance-zero", control(1, [(1, u16(1) + u16(1)), (2, b"\x02"), (3, u32(65536)), (8, u64(0))]),
+     "drop:malformed"),
+    ("hello-instance-short", control(1, [(1, u16(1) + u16(1)), (2, b"\x02"), (3, u32(65536)), (8, u32(7))]),
+     "drop:malformed"),
+    ("hello-instance-twice", control(1, [(1, u16(1) + u16(1)), (2, b"\x02"), (3, u32(65536)), (8, u64(1)),
+                                         (8, u64(2))]), "drop:malformed"),
     ("config-missing-mtu", control(2, [(16, ip4b("10.113.98.2") + b"\x18")]), "drop:malformed"),
     ("config-missing-ipv4", control(2, [(4, u16(1500))]), "drop:malformed"),
     ("config-mtu-too-small", control(2, [(4, u16(575)), (16, ip4b("10.113.98.2") + b"\x18")]), "drop:malformed"),

@@ -121,7 +121,8 @@ class ProtocolVectorsTest {
                 yield new Hello(Integer.parseInt(version[0]), Integer.parseInt(version[1]),
                         v.get("role").equals("board") ? ControlMessage.ROLE_BOARD : ControlMessage.ROLE_HOST,
                         Long.parseLong(v.get("max-bundle")), intOr(v.get("mtu"), 0), v.get("serial"),
-                        v.get("software"), intOr(v.get("caps"), 0));
+                        v.get("software"), intOr(v.get("caps"), 0),
+                        v.get("instance") == null ? 0 : Long.parseUnsignedLong(v.get("instance"), 16));
             }
             case "config" -> new Config(Integer.parseInt(v.get("mtu")), prefix4(v.get("ipv4")),
                     v.get("gateway4") == null ? null : ControlCodec.inet4(InetAddress.getByName(v.get("gateway4")).getAddress()),

@@ -16,6 +16,11 @@ static inline uint32_t get_le32(const uint8_t *p)
 	       (uint32_t)p[3] << 24;
 }
 
+static inline uint64_t get_le64(const uint8_t *p)
+{
+	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
+
 static inline void put_le16(uint8_t *p, uint16_t value)
 {
 	p[0] = (uint8_t)value;
@@ -28,6 +33,12 @@ static inline void put_le32(uint8_t *p, uint32_t value)
 	p[1] = (uint8_t)(value >> 8);
 	p[2] = (uint8_t)(value >> 16);
 	p[3] = (uint8_t)(value >> 24);
+}
+
+static inline void put_le64(uint8_t *p, uint64_t value)
+{
+	put_le32(p, (uint32_t)value);
+	put_le32(p + 4, (uint32_t)(value >> 32));
 }
 
 #endif

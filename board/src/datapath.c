@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/if_tun.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -17,6 +18,7 @@
 #include "log.h"
 #include "notify.h"
 #include "offload.h"
+#include "sockkill.h"
 #include "stats.h"
 
 #define TUN_BUNDLES_PER_EVENT 8
@@ -469,11 +471,38 @@ static void hook_peer_changed(void *ctx)
 	update_features(ctx);
 }
 
+static bool inject_packet(void *ctx, const uint8_t *packet, size_t len)
+{
+	const struct virtio_net_hdr vnet = { 0 };
+
+	return tun_write(ctx, &vnet, packet, len);
+}
+
+static void add_addresses(struct sockkill_addrs *addrs, const struct proto_config *config)
+{
+	sockkill_addrs_add(addrs, AF_INET, config->ipv4);
+	if (config->has_ipv6)
+		sockkill_addrs_add(addrs, AF_INET6, config->ipv6);
+}
+
+/* A new host driver configured us: end the old one's connections (src/sockkill.h). */
+static void hook_host_changed(void *ctx, const struct proto_config *previous,
+			      const struct proto_config *current)
+{
+	struct sockkill_addrs addrs = { 0 };
+
+	if (previous)
+		add_addresses(&addrs, previous);
+	add_addresses(&addrs, current);
+	sockkill_end_old_connections(&addrs, inject_packet, ctx);
+}
+
 static const struct session_hooks datapath_session_hooks = {
 	.send_control = hook_send_control,
 	.apply_config = hook_apply_config,
 	.peer_lost = hook_peer_lost,
 	.peer_changed = hook_peer_changed,
+	.host_changed = hook_host_changed,
 };
 
 int datapath_init(struct datapath *dp, int epoll_fd, int tun_fd, const struct tun_info *tun,

@@ -277,6 +277,12 @@ static int hello_tlv(struct proto_hello *hello, const struct tlv *tlv, struct tl
 		hello->caps = get_le32(tlv->value);
 		hello->has_caps = true;
 		return 1;
+	case PROTO_TAG_INSTANCE:
+		if (!seen_once(seen, tlv->tag) || tlv->len != 8)
+			return -1;
+		hello->instance = get_le64(tlv->value);
+		hello->has_instance = true;
+		return hello->instance ? 1 : -1;
 	}
 	return 0;
 }
@@ -492,6 +498,12 @@ static void encode_hello(struct tlv_writer *w, const struct proto_hello *hello)
 		put_tlv(w, PROTO_TAG_SOFTWARE, hello->software, hello->software_len);
 	if (hello->has_caps)
 		put_tlv_u32(w, PROTO_TAG_CAPS, hello->caps);
+	if (hello->has_instance) {
+		uint8_t bytes[8];
+
+		put_le64(bytes, hello->instance);
+		put_tlv(w, PROTO_TAG_INSTANCE, bytes, sizeof(bytes));
+	}
 }
 
 static void encode_config(struct tlv_writer *w, const struct proto_config *config)

@@ -132,6 +132,7 @@ enum proto_tag {
 	PROTO_TAG_SERIAL = 5,
 	PROTO_TAG_SOFTWARE = 6,
 	PROTO_TAG_CAPS = 7,
+	PROTO_TAG_INSTANCE = 8,
 	PROTO_TAG_IPV4_ADDRESS = 16,
 	PROTO_TAG_IPV4_GATEWAY = 17,
 	PROTO_TAG_IPV4_DNS = 18,
@@ -160,6 +161,8 @@ struct proto_hello {
 	char software[PROTO_STRING_MAX + 1];
 	bool has_caps;
 	uint32_t caps;		/* 0 when absent */
+	bool has_instance;
+	uint64_t instance;	/* the host driver process's id (host HELLO); never 0 */
 };
 
 struct proto_config {

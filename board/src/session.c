@@ -155,6 +155,38 @@ void session_bundle_sent(struct session *session, uint64_t now)
 	session->last_tx_ms = now;
 }
 
+/* A HELLO from another host driver process than the last (not the same one
+ * after a link loss, which keeps the board's flows for it): its CONFIG will
+ * end the connections the old one carried. A host without INSTANCE tells
+ * nothing. The first host this daemon sees is not "another". */
+static void note_instance(struct session *session, const struct proto_hello *hello)
+{
+	if (!hello->has_instance)
+		return;
+	if (session->host_known && hello->instance != session->host_instance) {
+		info_limited("a new host driver (instance %016llx, was %016llx): the old one's connections end once it configures us",
+			     (unsigned long long)hello->instance, (unsigned long long)session->host_instance);
+		session->host_changed = true;
+		session->had_config = session->applied;
+		if (session->applied)
+			session->previous_config = session->config;
+	}
+	session->host_known = true;
+	session->host_instance = hello->instance;
+}
+
+/* The new host's CONFIG is in effect: what the old host carried can go. */
+static void end_old_host(struct session *session)
+{
+	if (!session->host_changed)
+		return;
+	session->host_changed = false;
+	if (session->hooks->host_changed)
+		session->hooks->host_changed(session->ctx,
+					     session->had_config ? &session->previous_config : NULL,
+					     &session->config);
+}
+
 static void handle_hello(struct session *session, const struct proto_hello *hello)
 {
 	char software[PROTO_STRING_MAX + 1], text[PROTO_ERROR_TEXT_MAX + 1];
@@ -187,6 +219,7 @@ static void handle_hello(struct session *session, const struct proto_hello *hell
 	}
 	if (session->state == SESSION_CONFIGURED)
 		info_limited("host restarted the session: keeping the current addresses until its CONFIG");
+	note_instance(session, hello);
 	session->version = version;
 	session->peer_hello = true;
 	session->peer_max_bundle = hello->max_bundle;
@@ -219,6 +252,7 @@ static void handle_config(struct session *session, const struct proto_config *co
 	    proto_config_equal(&session->config, config)) {
 		debug("CONFIG unchanged");
 		session->state = SESSION_CONFIGURED;
+		end_old_host(session);
 		return;
 	}
 	cause[0] = '\0';
@@ -236,6 +270,7 @@ static void handle_config(struct session *session, const struct proto_config *co
 	session->mtu = (uint16_t)mtu;
 	session->applied = true;
 	session->state = SESSION_CONFIGURED;
+	end_old_host(session);
 }
 
 static void handle_error(const struct proto_error *error)

@@ -28,6 +28,12 @@ struct session_hooks {
 	 * session_offload() and session_tx_limit() (TUN offloads, bundle room),
 	 * as netdev_update_features() does, never only on one path. Optional. */
 	void (*peer_changed)(void *ctx);
+	/* Another host driver than before (its HELLO's INSTANCE changed) has
+	 * configured us: the connections the old one carried are dead. previous:
+	 * the old host's configuration (NULL when none was applied), current: the
+	 * new one's. Optional. */
+	void (*host_changed)(void *ctx, const struct proto_config *previous,
+			     const struct proto_config *current);
 };
 
 struct session_params {
@@ -61,6 +67,11 @@ struct session {
 	uint32_t seq;
 	uint64_t last_tx_ms;
 	uint64_t last_rx_ms;
+	bool host_known;	/* a host HELLO with an INSTANCE came (this daemon's life) */
+	uint64_t host_instance;	/* the last one */
+	bool host_changed;	/* a new instance since: its first CONFIG ends the old one's connections */
+	bool had_config;	/* previous_config holds the configuration of the host before it */
+	struct proto_config previous_config;
 };
 
 void session_init(struct session *session, const struct session_params *params,

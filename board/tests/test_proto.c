@@ -75,6 +75,8 @@ static void render_control(const struct proto_control *msg, struct rendered *r)
 			add(r, "software", "%s", h->software);
 		if (h->has_caps)
 			add(r, "caps", "%u", h->caps);
+		if (h->has_instance)
+			add(r, "instance", "%016llx", (unsigned long long)h->instance);
 		break;
 	}
 	case PROTO_CONFIG: {
@@ -177,6 +179,9 @@ static int fields_to_control(const struct vector *v, struct proto_control *msg)
 			} else if (!strcmp(key, "caps")) {
 				h->has_caps = true;
 				h->caps = (uint32_t)strtoul(value, NULL, 10);
+			} else if (!strcmp(key, "instance")) {
+				h->has_instance = true;
+				h->instance = strtoull(value, NULL, 16);
 			} else {
 				rc = -1;
 			}

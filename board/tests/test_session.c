@@ -1,6 +1,6 @@
 /* Unit tests of the session state machine with fake hooks: HELLO and version
  * negotiation, CONFIG idempotence and failure, host restart, keepalive and
- * peer timeout, ERROR replies. */
+ * peer timeout, ERROR replies, and a new host driver's instance. */
 #include <string.h>
 
 #include "check.h"
@@ -23,7 +23,14 @@ static struct fake {
 	unsigned peer_calls;
 	bool offload;		/* session_offload() when peer_changed ran */
 	uint32_t tx_limit;	/* session_tx_limit() then */
+	unsigned host_changed_calls;
+	bool host_changed_previous;	/* previous was given */
+	uint8_t host_changed_previous_last;	/* the last octet of its IPv4 address */
+	uint8_t host_changed_current_last;
+	bool configured_at_host_changed;
 } fake;
+
+static struct session *current_session;
 
 static bool fake_send(void *ctx, const uint8_t *payload, size_t len)
 {
@@ -71,11 +78,23 @@ static void fake_peer_changed(void *ctx)
 	}
 }
 
+static void fake_host_changed(void *ctx, const struct proto_config *previous,
+			      const struct proto_config *current)
+{
+	(void)ctx;
+	fake.host_changed_calls++;
+	fake.host_changed_previous = previous != NULL;
+	fake.host_changed_previous_last = previous ? previous->ipv4[3] : 0;
+	fake.host_changed_current_last = current->ipv4[3];
+	fake.configured_at_host_changed = current_session && session_configured(current_session);
+}
+
 static const struct session_hooks hooks = {
 	.send_control = fake_send,
 	.apply_config = fake_apply,
 	.peer_lost = fake_peer_lost,
 	.peer_changed = fake_peer_changed,
+	.host_changed = fake_host_changed,
 };
 
 static const struct session_params params = {
@@ -126,6 +145,19 @@ static void feed_hello(struct session *session, uint16_t min, uint16_t max, uint
 	msg.hello.max_bundle = max_bundle;
 	msg.hello.software_len = 9;
 	memcpy(msg.hello.software, "qbnet 0.1", 9);
+	feed(session, &msg, now);
+}
+
+static void feed_host_hello(struct session *session, bool with_instance, uint64_t instance, uint64_t now)
+{
+	struct proto_control msg = { .type = PROTO_HELLO };
+
+	msg.hello.version_min = 1;
+	msg.hello.version_max = 1;
+	msg.hello.role = PROTO_ROLE_HOST;
+	msg.hello.max_bundle = 262144;
+	msg.hello.has_instance = with_instance;
+	msg.hello.instance = instance;
 	feed(session, &msg, now);
 }
 
@@ -488,6 +520,67 @@ static void test_log_rate_limit(void)
 	fclose(out);
 }
 
+static void test_host_instance(void)
+{
+	struct session s;
+	struct proto_control config = config_msg(65520, 2);
+
+	memset(&fake, 0, sizeof(fake));
+	session_init(&s, &params, &hooks, NULL);
+	current_session = &s;
+	session_link_up(&s, 0);
+	feed_host_hello(&s, true, 0x1111, 1);
+	feed(&s, &config, 2);
+	CHECK(fake.host_changed_calls == 0, "the first host this daemon sees ends nothing");
+
+	/* The same host after a link loss (it held the board's flows): nothing ends. */
+	session_link_down(&s);
+	session_link_up(&s, 10);
+	feed_host_hello(&s, true, 0x1111, 11);
+	feed(&s, &config, 12);
+	CHECK(fake.host_changed_calls == 0, "the same instance again ends nothing");
+
+	/* A restarted host: its HELLO names a new instance; its CONFIG ends the old one's connections. */
+	feed_host_hello(&s, true, 0x2222, 20);
+	CHECK(fake.host_changed_calls == 0, "not before its CONFIG (the board's replies could not reach it)");
+	session_link_down(&s);
+	session_link_up(&s, 21);
+	feed_host_hello(&s, true, 0x2222, 22);
+	CHECK(fake.host_changed_calls == 0, "still waiting for CONFIG across a link loss");
+	struct proto_control moved = config_msg(65520, 7);
+	feed(&s, &moved, 23);
+	CHECK(fake.host_changed_calls == 1, "once, at the new host's CONFIG (%u)", fake.host_changed_calls);
+	CHECK(fake.configured_at_host_changed, "with the session configured: the pokes' answers can go out");
+	CHECK(fake.host_changed_previous && fake.host_changed_previous_last == 2 && fake.host_changed_current_last == 7,
+	      "the old host's addresses and the new one's");
+	feed(&s, &moved, 24);
+	CHECK(fake.host_changed_calls == 1, "and not again for the same host");
+
+	/* An unchanged CONFIG from a new host still ends the old host's connections. */
+	feed_host_hello(&s, true, 0x3333, 30);
+	feed(&s, &moved, 31);
+	CHECK(fake.host_changed_calls == 2, "an unchanged CONFIG counts too (%u)", fake.host_changed_calls);
+
+	/* A host that says no instance (an older qbnet) tells nothing, and is not taken for a new one. */
+	feed_host_hello(&s, false, 0, 40);
+	feed(&s, &moved, 41);
+	feed_host_hello(&s, true, 0x3333, 42);
+	feed(&s, &moved, 43);
+	CHECK(fake.host_changed_calls == 2, "no instance: no change either way (%u)", fake.host_changed_calls);
+
+	/* A daemon that never applied a CONFIG before the new host gives no previous addresses. */
+	struct session fresh;
+	memset(&fake, 0, sizeof(fake));
+	session_init(&fresh, &params, &hooks, NULL);
+	current_session = &fresh;
+	session_link_up(&fresh, 0);
+	feed_host_hello(&fresh, true, 0x1111, 1);
+	feed_host_hello(&fresh, true, 0x2222, 2);
+	feed(&fresh, &config, 3);
+	CHECK(fake.host_changed_calls == 1 && !fake.host_changed_previous, "no previous configuration");
+	current_session = NULL;
+}
+
 int main(void)
 {
 	/* First: each call site's limit is static, shared by the whole run. */
@@ -500,5 +593,6 @@ int main(void)
 	test_incompatible();
 	test_liveness();
 	test_offload();
+	test_host_instance();
 	return checks_report("test_session");
 }

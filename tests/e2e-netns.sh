@@ -382,29 +382,165 @@ case_host_restart_relinks_with_loopback_allowed() {
 	check "with --allow-host-loopback the gateway reaches host loopback" [ "$body" = "<html><body>qbnet test page</body></html>" ]
 }
 
-case_board_restart_frees_flows() {
-	# The board daemon goes away with connections open: qbnet frees them all.
+case_board_gone_past_hold_frees_flows() {
+	# A board that does not come back within --hold (3 s here): its flows are reset (host sockets
+	# aborted; nothing goes to the board, which is gone) and what they held is freed.
+	qb_qbnet_stop
+	qb_qbnet_start "${QBNET_ARGS[@]}" --hold 3s
+	check "relinked with --hold 3s" qb_wait_linked 30
+	local host_pid base with during after gone held_at took buffered
+	host_pid=$(qbnet_pid)
+	base=$(ls /proc/"$host_pid"/fd | wc -l)
 	ip netns exec "$BOARD_NS" $QBTOOL hold-connections "$INET_ADDR" 80 --count 50 --seconds 30 > "$QB_WORK/hold.log" 2>&1 &
 	local holder=$!
+	# Downloads the board stops reading when it goes: their data waits in the flows' buffers.
+	qb_board bash -c "for i in 1 2 3 4; do curl -sS --max-time 30 --limit-rate 2M -o /dev/null http://$INET_ADDR/big.bin & done; wait" > /dev/null 2>&1 &
+	local loaders=$!
 	for _ in $(seq 100); do grep -q "open 50" "$QB_WORK/hold.log" && break; sleep 0.1; done
 	check "50 connections opened" grep -q "open 50" "$QB_WORK/hold.log"
-	local before
-	local host_pid
-	host_pid=$(qbnet_pid)
-	before=$(ls /proc/"$host_pid"/fd | wc -l)
+	sleep 1
+	with=$(ls /proc/"$host_pid"/fd | wc -l)
 	qb_qbnetd_stop
+	held_at=$(date +%s.%N)
 	kill "$holder" 2>/dev/null
-	local after=$before
-	for _ in $(seq 50); do
+	sleep 0.5
+	buffered=$(status_field "[b['flows']['bufferedBytes'] for b in d['boards'] if b['state'] == 'held'][0]")
+	during=$(ls /proc/"$host_pid"/fd | wc -l)
+	check "the board is held with its sockets open ($with -> $during fds)" [ "$during" -ge $((with - 2)) ]
+	local text
+	text=$(qbnet_cli status | grep '^board')
+	check "status says how long it is held: $text" grep -q "held, [0-9]* s left" <<< "$text"
+	after=$during
+	for _ in $(seq 100); do
 		after=$(ls /proc/"$host_pid"/fd | wc -l)
-		[ $((before - after)) -ge 50 ] && break
+		[ $((during - after)) -ge 50 ] && break
 		sleep 0.1
 	done
-	check "qbnet closed the board's 50 sockets ($before -> $after fds)" [ $((before - after)) -ge 50 ]
+	took=$(since "$held_at")
+	check "past the hold, qbnet closed the board's sockets ($during -> $after fds, baseline $base)" [ $((during - after)) -ge 50 ]
+	check "not before the hold was over (${took} s)" less_than 2.5 "$took"
+	gone=$(status_field "len(d['boards'])")
+	check "the board and its flows are gone from status ($gone boards)" [ "$gone" = 0 ]
+	check "qbnet logged the reset" grep -q "not back within 3 s" "$QB_WORK/qbnet.log"
 	check "qbnetd restored the board's resolv.conf on exit" grep -q "before qbnetd" "/etc/netns/$BOARD_NS/resolv.conf"
-	note "board daemon stopped with 50 open flows: qbnet fds $before -> $after"
+	note "board gone with 54 flows (${buffered} bytes buffered): held, then freed ${took} s later; qbnet fds $with -> $during -> $after"
+	wait $loaders 2>/dev/null || true
 	qb_qbnetd_start
 	check "board relinked" qb_wait_linked 15
+	qb_qbnet_stop
+	qb_qbnet_start "${QBNET_ARGS[@]}"
+	check "relinked with the default hold" qb_wait_linked 30
+}
+
+# ---- connections that outlive the link (issue 14) ------------------------------
+
+# A cable we can pull between the board and qbnet (tools/qbtool.py link-relay): qbnetd is restarted
+# to connect through it. Pulling it closes both sides' connections and leaves nothing to reconnect
+# to until it is put back, as an unplugged USB cable does.
+cable_in() {
+	rm -f "$QB_WORK/cable.cut"
+	$QBTOOL link-relay "$QB_WORK/cable.sock" "$LINK_SOCK" --cut-file "$QB_WORK/cable.cut" > "$QB_WORK/cable.log" 2>&1 &
+	echo $! > "$QB_WORK/cable.pid"
+	qb_track $! cable
+	for _ in $(seq 50); do [ -S "$QB_WORK/cable.sock" ] && break; sleep 0.1; done
+	qb_qbnetd_stop
+	QB_BOARD_SOCK=$QB_WORK/cable.sock qb_qbnetd_start
+	qb_wait_linked 20
+}
+
+cable_out() {
+	qb_qbnetd_stop
+	kill "$(cat "$QB_WORK/cable.pid")" 2>/dev/null
+	rm -f "$QB_WORK/cable.sock" "$QB_WORK/cable.cut"
+	qb_qbnetd_start
+	qb_wait_linked 20
+}
+
+case_hold_across_a_cut() {
+	local big=$QB_WORK/www/big200.bin want got chat_rc=0 rx0 rx_cut lines_cut pulled plugged relinked text
+	head -c 209715200 /dev/urandom > "$big"
+	want=$(sha256sum "$big" | cut -d' ' -f1)
+	check "the board linked through the cable" cable_in
+	rx0=$(qb_board cat /sys/class/net/qb0/statistics/rx_bytes)
+	local t0=$(date +%s.%N)
+	# 200 MiB at 20 MiB/s, and an interactive session: a line every 50 ms, each answered before the next.
+	qb_board bash -c "curl -sS --max-time 120 --limit-rate 20M http://$INET_ADDR/big200.bin | sha256sum | cut -d' ' -f1" \
+		> "$QB_WORK/cut-dl.sha" 2> "$QB_WORK/cut-dl.err" &
+	local dl=$!
+	qb_board $QBTOOL chat-client "$INET_ADDR" 7003 --lines 250 --interval 0.05 \
+		--transcript "$QB_WORK/chat.out" --expect "$QB_WORK/chat.expect" > "$QB_WORK/chat.result" 2>&1 &
+	local chat=$!
+	sleep 3
+	touch "$QB_WORK/cable.cut" # the cable is pulled
+	pulled=$(date +%s.%N)
+	rx_cut=$(qb_board cat /sys/class/net/qb0/statistics/rx_bytes)
+	lines_cut=$(wc -l < "$QB_WORK/chat.out")
+	sleep 1
+	text=$(qbnet_cli status | grep '^board')
+	check "status shows the board held: $text" grep -q "held, [0-9]* s left" <<< "$text"
+	check "qbnetd saw its link go" grep -q "link down" "$QB_WORK/qbnetd.log"
+	sleep 4
+	rm -f "$QB_WORK/cable.cut" # and put back after 5 s
+	plugged=$(date +%s.%N)
+	check "the board relinked" qb_wait_linked 20
+	relinked=$(since "$plugged")
+	for _ in $(seq 600); do kill -0 $dl 2>/dev/null || kill -0 $chat 2>/dev/null || break; sleep 0.1; done
+	wait $dl 2>/dev/null || true
+	wait $chat || chat_rc=$?
+	got=$(cat "$QB_WORK/cut-dl.sha")
+	local moved=$(((rx_cut - rx0) >> 20))
+	check "the download was under way when the cable was pulled ($moved MiB of 200 had reached qb0)" \
+		[ "$moved" -ge 10 -a "$moved" -le 190 ]
+	check "the session was under way too ($lines_cut of 250 lines answered)" [ "$lines_cut" -ge 10 -a "$lines_cut" -lt 250 ]
+	check "200 MiB download across the cut: sha256 equal ($(head -c 200 "$QB_WORK/cut-dl.err"))" [ "$got" = "$want" ]
+	check "interactive session across the cut: $(cat "$QB_WORK/chat.result")" [ "$chat_rc" = 0 ]
+	check "its transcript is byte-exact" cmp -s "$QB_WORK/chat.out" "$QB_WORK/chat.expect"
+	check "qbnet resumed the held session" grep -q "resumed" "$QB_WORK/qbnet.log"
+	note "5 s cut of the socket link mid-transfer: relinked ${relinked} s after the cable was back; 200 MiB download (cut at $moved MiB) and 250-line session (cut at line $lines_cut) both intact, $(since "$t0") s in all"
+	rm -f "$big"
+	check "back on the direct link" cable_out
+}
+
+# Runs a download on the board in the background; its curl exit code goes to FILE when it ends.
+download_bg() { # FILE RATE
+	qb_board bash -c "curl -sS --max-time 60 --limit-rate $2 -o /dev/null http://$INET_ADDR/big.bin; echo \$? > $1" \
+		2> "$1.err" &
+	echo $!
+}
+
+# qbnet restarted mid-download: the board's client must end at once, not at its own timeout.
+restart_ends_download() { # WHAT-QBNETD-LOGS (an extended regular expression)
+	local dl rc linked
+	rm -f "$QB_WORK/restart-dl.rc"
+	dl=$(download_bg "$QB_WORK/restart-dl.rc" 5M)
+	sleep 2
+	check "the download is under way" kill -0 "$dl"
+	qb_qbnet_stop
+	qb_qbnet_start "${QBNET_ARGS[@]}"
+	check "the board relinked to the new qbnet" qb_wait_linked 30
+	linked=$(date +%s.%N)
+	for _ in $(seq 50); do kill -0 "$dl" 2>/dev/null || break; sleep 0.1; done
+	check "the board's download ended within 5 s of the relink" bash -c "! kill -0 $dl 2>/dev/null"
+	rc=$(cat "$QB_WORK/restart-dl.rc")
+	check "with an error, not a short file read as complete (curl exit $rc: $(cat "$QB_WORK/restart-dl.rc.err"))" [ "$rc" != 0 ]
+	check "qbnetd: $(grep -m1 "ended the old one" "$QB_WORK/qbnetd.log")" grep -qE "$1" "$QB_WORK/qbnetd.log"
+	note "qbnet restarted mid-download: the board's curl exited $(since "$linked") s after the relink (exit $rc: $(head -c 80 "$QB_WORK/restart-dl.rc.err"))"
+}
+
+case_host_restart_ends_board_connections() {
+	restart_ends_download "\([1-9][0-9]* destroyed"
+}
+
+case_host_restart_ends_board_connections_fallback() {
+	# A kernel without CONFIG_INET_DIAG_DESTROY, as qbnetd's test switch makes it: it pokes each old
+	# connection so its kernel answers, and the new qbnet resets the unknown flow.
+	qb_qbnetd_stop
+	QBNETD_TEST_SOCK_DESTROY=off qb_qbnetd_start
+	check "relinked" qb_wait_linked 20
+	restart_ends_download "destroyed, [1-9][0-9]* poked"
+	qb_qbnetd_stop
+	qb_qbnetd_start
+	check "relinked" qb_wait_linked 20
 }
 
 # ---- main --------------------------------------------------------------------
@@ -426,6 +562,8 @@ ip netns exec "$BOARD_NS" $QBTOOL echo-server --bind 0.0.0.0 --port 2222 > "$QB_
 qb_track $! board-echo
 ip netns exec "$BOARD_NS" $QBTOOL udp-echo-server --bind 0.0.0.0 --port 7 > "$QB_WORK/board-udpecho.log" 2>&1 &
 qb_track $! board-udpecho
+ip netns exec "$INET_NS" $QBTOOL echo-server --bind 0.0.0.0 --port 7003 > "$QB_WORK/inet-echo.log" 2>&1 &
+qb_track $! inet-echo
 QBNET_ARGS=(--forward tcp:12222:2222 --forward udp:12007:7 --metrics 127.0.0.1:0)
 qb_qbnet_start "${QBNET_ARGS[@]}"
 qb_qbnetd_start
@@ -451,8 +589,11 @@ run_case metrics case_metrics
 run_case systemd-service case_systemd_service
 run_case host-loopback-denied case_host_loopback_denied
 run_case idle-10k case_idle_10k
+run_case hold-across-a-cut case_hold_across_a_cut
+run_case host-restart-ends-board-connections case_host_restart_ends_board_connections
+run_case host-restart-ends-board-connections-fallback case_host_restart_ends_board_connections_fallback
 run_case host-restart-relinks case_host_restart_relinks_with_loopback_allowed
 run_case loss-1pct case_loss_1pct
-run_case board-restart-frees-flows case_board_restart_frees_flows
+run_case board-gone-past-hold-frees-flows case_board_gone_past_hold_frees_flows
 
 qb_summary e2e-netns

@@ -196,10 +196,11 @@ qb_stop_pid() {
 qb_qbnet_stop() { qb_stop_pid "$(qbnet_pid)"; }
 qb_qbnetd_stop() { qb_stop_pid "$(qbnetd_pid)"; }
 
-# Starts qbnetd in the board netns; extra args go to qbnetd.
+# Starts qbnetd in the board netns; extra args go to qbnetd. QB_BOARD_SOCK, when set, is the socket
+# it connects to instead of qbnet's own (a relay between them: tools/qbtool.py link-relay).
 qb_qbnetd_start() {
 	: > "$QB_WORK/qbnetd.log"
-	local link=(--link "unix:$LINK_SOCK")
+	local link=(--link "unix:${QB_BOARD_SOCK:-$LINK_SOCK}")
 	[ "$QB_LINK" = usb ] && link=(--link usb --usb-udc "$QB_UDC")
 	ip netns exec "$BOARD_NS" "$QBNETD" "${link[@]}" --state-dir "$QB_WORK/state" "$@" >> "$QB_WORK/qbnetd.log" 2>&1 &
 	echo $! > "$QB_WORK/qbnetd.pid"

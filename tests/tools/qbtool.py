@@ -281,6 +281,100 @@ def hold_connections(args):
     print("closed", flush=True)
 
 
+def chat_client(args):
+    """An interactive session (what ssh is to a user): one line at a time, each answered by the echo
+    server before the next is typed. Writes every byte received to TRANSCRIPT and what it should be to
+    EXPECT; prints "N/N" and fails on the first wrong or missing reply."""
+    import random
+    rng = random.Random(args.seed)
+    expect = bytearray()
+    with socket.create_connection((args.host, args.port), timeout=args.timeout) as s, \
+            open(args.transcript, "wb") as transcript, s.makefile("rb") as replies:
+        for i in range(args.lines):
+            line = f"{i:05d} {rng.getrandbits(128):032x}\n".encode()
+            expect += b"board:" + line
+            s.sendall(line)
+            reply = replies.readline()
+            transcript.write(reply)
+            transcript.flush()
+            if reply != b"board:" + line:
+                print(f"{i}/{args.lines}: line {i} answered {reply!r}")
+                sys.exit(1)
+            time.sleep(args.interval)
+    with open(args.expect, "wb") as f:
+        f.write(expect)
+    print(f"{args.lines}/{args.lines}")
+
+
+def link_relay(args):
+    """A cable between qbnetd and qbnet we can pull: relays each connection accepted on LISTEN to a
+    new connection to TARGET (Unix stream sockets). While CUT_FILE exists the cable is out: every
+    relayed connection is closed on both sides (whatever was in flight in the relay is lost), and
+    LISTEN is gone, so the board's reconnects fail until the file is removed, as with no cable."""
+    import selectors
+    pairs = []  # [board side, host side] of each relayed connection
+    listener = None
+    sel = selectors.DefaultSelector()
+
+    def pump(src, dst):
+        try:
+            while True:
+                data = src.recv(1 << 20)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def plug():
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        if os.path.exists(args.listen):
+            os.unlink(args.listen)
+        srv.bind(args.listen)
+        srv.listen(8)
+        sel.register(srv, selectors.EVENT_READ)
+        print(f"plugged {time.time():.3f}", flush=True)
+        return srv
+
+    def pull(srv):
+        sel.unregister(srv)
+        srv.close()
+        os.unlink(args.listen)
+        for pair in pairs:
+            for s in pair:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+        pairs.clear()
+        print(f"pulled {time.time():.3f}", flush=True)
+
+    while True:
+        cut = os.path.exists(args.cut_file)
+        if cut and listener:
+            pull(listener)
+            listener = None
+        elif not cut and not listener:
+            listener = plug()
+        for key, _ in sel.select(timeout=0.02):
+            board, _ = key.fileobj.accept()
+            host = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                host.connect(args.target)
+            except OSError:
+                board.close()
+                continue
+            pairs.append((board, host))
+            threading.Thread(target=pump, args=(board, host), daemon=True).start()
+            threading.Thread(target=pump, args=(host, board), daemon=True).start()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -324,6 +418,18 @@ def main():
     a.add_argument("--abort-fraction", type=float, default=0.3)
     a.add_argument("--seed", type=int, default=1)
     a.add_argument("--timeout", type=float, default=30)
+    a = client("chat-client", chat_client)
+    a.add_argument("--lines", type=int, default=100)
+    a.add_argument("--interval", type=float, default=0.05, help="seconds between a reply and the next line")
+    a.add_argument("--seed", type=int, default=1)
+    a.add_argument("--timeout", type=float, default=60, help="for the connect and each reply")
+    a.add_argument("--transcript", required=True, help="every byte received, as received")
+    a.add_argument("--expect", required=True, help="what the transcript must equal (written at the end)")
+    a = sub.add_parser("link-relay")
+    a.add_argument("listen", help="the socket path qbnetd connects to")
+    a.add_argument("target", help="qbnet's socket path")
+    a.add_argument("--cut-file", required=True, help="while this file exists, the cable is pulled")
+    a.set_defaults(fn=link_relay)
     server("hold-server", hold_server, 7002)
     a = client("hold-connections", hold_connections)
     a.add_argument("--count", type=int, default=1000)

@@ -15,7 +15,8 @@ export INET_HOST_ADDR=203.0.113.1 INET_ADDR=203.0.113.2 INET6_HOST_ADDR=fd51:627
 HOLD_PORT=7002
 FLOOD=${HOSTILE_FLOOD:-3000}
 MAX_TCP_FLOWS=2500
-QBNET_ARGS=(--max-tcp-flows "$MAX_TCP_FLOWS")
+HOLD_S=3 # a board that goes is held this long (--hold), then its flows are freed: the cases wait that out
+QBNET_ARGS=(--max-tcp-flows "$MAX_TCP_FLOWS" --hold "${HOLD_S}s")
 
 fds() { ls /proc/"$1"/fd 2>/dev/null | wc -l; }
 rss_kib() { awk '/VmRSS/ { print $2 }' /proc/"$1"/status; }
@@ -104,6 +105,9 @@ case_board_kill9_frees_flows() {
 	with=$(fds "$host_pid")
 	check "qbnet holds a socket for each ($base -> $with fds)" [ "$with" -ge $((base + n)) ]
 	kill -9 "$(qbnetd_pid)"
+	local held
+	held=$(json "[b['state'] for b in d['boards']]")
+	check "qbnet holds the board first (--hold ${HOLD_S}s): $held" grep -q "held" <<< "$held"
 	took=$(until_fds_at_most "$host_pid" "$base" 15) || {
 		echo "    qbnet still has $(fds "$host_pid") fds, baseline $base" >&2
 		kill "$holder" 2>/dev/null
@@ -111,7 +115,7 @@ case_board_kill9_frees_flows() {
 	}
 	after=$(fds "$host_pid")
 	rss1=$(rss_kib "$host_pid")
-	note "board daemon kill -9 with $n flows open: qbnet fds $base (linked, idle) -> $with -> $after within ${took} s; RSS $((rss0 >> 10)) -> $((rss1 >> 10)) MiB"
+	note "board daemon kill -9 with $n flows open: held ${HOLD_S} s, then qbnet fds $base (linked, idle) -> $with -> $after within ${took} s; RSS $((rss0 >> 10)) -> $((rss1 >> 10)) MiB"
 	local boards
 	boards=$(json "len(d['boards'])")
 	check "qbnet dropped the board and its flows (boards listed: $boards)" [ "$boards" = 0 ]

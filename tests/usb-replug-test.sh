@@ -121,8 +121,9 @@ case_replug_cycles() {
 	local qbnet_pid qbnetd_pid
 	qbnet_pid=$(qbnet_pid)
 	qbnetd_pid=$(qbnetd_pid)
-	# The load: 1 MiB/s downloads, each at most 6 s; a replug cuts them (qbnet frees a board's flows
-	# when it goes, DESIGN.md section 2), so a stalled one gives up after 2 s and the next one starts.
+	# The load: 1 MiB/s downloads, each at most 6 s; a replug holds them (qbnet keeps a board's flows
+	# for its return, DESIGN.md "Connections survive an unplug"), and one that stalls anyway gives up
+	# after 2 s and the next one starts.
 	rm -f "$QB_WORK/load.stop"
 	(
 		while [ ! -e "$QB_WORK/load.stop" ]; do

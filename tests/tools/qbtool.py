@@ -284,17 +284,20 @@ def hold_connections(args):
 def chat_client(args):
     """An interactive session (what ssh is to a user): one line at a time, each answered by the echo
     server before the next is typed. Writes every byte received to TRANSCRIPT and what it should be to
-    EXPECT; prints "N/N" and fails on the first wrong or missing reply."""
+    EXPECT; prints "N/N, longest wait for a reply S s" and fails on the first wrong or missing reply."""
     import random
     rng = random.Random(args.seed)
     expect = bytearray()
+    longest = 0.0
     with socket.create_connection((args.host, args.port), timeout=args.timeout) as s, \
             open(args.transcript, "wb") as transcript, s.makefile("rb") as replies:
         for i in range(args.lines):
             line = f"{i:05d} {rng.getrandbits(128):032x}\n".encode()
             expect += b"board:" + line
             s.sendall(line)
+            sent = time.monotonic()
             reply = replies.readline()
+            longest = max(longest, time.monotonic() - sent)
             transcript.write(reply)
             transcript.flush()
             if reply != b"board:" + line:
@@ -303,7 +306,7 @@ def chat_client(args):
             time.sleep(args.interval)
     with open(args.expect, "wb") as f:
         f.write(expect)
-    print(f"{args.lines}/{args.lines}")
+    print(f"{args.lines}/{args.lines}, longest wait for a reply {longest:.2f} s")
 
 
 def link_relay(args):

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "sockkill.h"
@@ -270,6 +271,84 @@ static void test_poke(void)
 	CHECK(sockkill_poke(p, 39, &s4, 1) == 0, "too small a buffer");
 }
 
+static unsigned injected, injected_bad;
+
+static bool count_injected(void *ctx, const uint8_t *packet, size_t len)
+{
+	(void)ctx;
+	(void)packet;
+	injected++;
+	if (len != 40)
+		injected_bad++;
+	return true;
+}
+
+/* A real connection on loopback from 127.113.98.2 (an address nothing else uses) to 127.0.0.1. */
+static bool loopback_pair(int *client, int *server, int *listener)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET };
+	socklen_t len = sizeof(addr);
+
+	*listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	*client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (*listener < 0 || *client < 0 || bind(*listener, (struct sockaddr *)&addr, sizeof(addr)) ||
+	    listen(*listener, 1) || getsockname(*listener, (struct sockaddr *)&addr, &len))
+		return false;
+	struct sockaddr_in from = { .sin_family = AF_INET };
+	inet_pton(AF_INET, "127.113.98.2", &from.sin_addr);
+	if (bind(*client, (struct sockaddr *)&from, sizeof(from)) ||
+	    connect(*client, (struct sockaddr *)&addr, sizeof(addr)))
+		return false;
+	*server = accept(*listener, NULL, NULL);
+	return *server >= 0;
+}
+
+/* sockkill_run against this kernel: the connection from the "board" address is found and ended
+ * (destroyed as root on a kernel with CONFIG_INET_DIAG_DESTROY, else poked); its peer is not. */
+static void test_run_on_loopback(void)
+{
+	struct sockkill_addrs addrs = { 0 };
+	uint8_t board[4] = { 127, 113, 98, 2 };
+	struct sockkill_report r;
+	int client, server, listener;
+
+	sockkill_addrs_add(&addrs, AF_INET, board);
+	if (!loopback_pair(&client, &server, &listener)) {
+		CHECK(false, "cannot set up a loopback connection: %s", strerror(errno));
+		return;
+	}
+	injected = injected_bad = 0;
+	sockkill_run(&addrs, true, count_injected, NULL, &r);
+	CHECK(r.error == 0, "dump: %s", strerror(-r.error));
+	CHECK(r.found == 1, "the one connection from 127.113.98.2 (found %u)", r.found);
+	if (r.destroyed == 1) {
+		char byte;
+		ssize_t n = recv(client, &byte, 1, MSG_DONTWAIT);
+		CHECK(n < 0 && errno == ECONNABORTED, "its application gets ECONNABORTED (%zd, %s)", n, strerror(errno));
+		printf("test_sockkill: SOCK_DESTROY works on this kernel\n");
+	} else {
+		CHECK(r.destroy_error != 0 && r.poked == 1 && injected == 2 && !injected_bad,
+		      "refused (%s): poked instead, two 40-byte packets (%u)", strerror(-r.destroy_error), injected);
+		printf("test_sockkill: SOCK_DESTROY refused here (%s): the poke was tested\n", strerror(-r.destroy_error));
+	}
+
+	/* Without destroy: poked, whatever the kernel can do. */
+	int c2, s2, l2;
+	if (loopback_pair(&c2, &s2, &l2)) {
+		injected = injected_bad = 0;
+		sockkill_run(&addrs, false, count_injected, NULL, &r);
+		CHECK(r.found == 1 && r.poked == 1 && r.destroyed == 0 && injected == 2, "poked only (found %u, poked %u)",
+		      r.found, r.poked);
+		close(c2);
+		close(s2);
+		close(l2);
+	}
+	close(client);
+	close(server);
+	close(listener);
+}
+
 static int write_corpus(const char *dir)
 {
 	struct sockkill_addrs addrs = board_addrs();
@@ -308,5 +387,6 @@ int main(int argc, char **argv)
 	test_parse_dump();
 	test_parse_ack();
 	test_poke();
+	test_run_on_loopback();
 	return checks_report("test_sockkill");
 }

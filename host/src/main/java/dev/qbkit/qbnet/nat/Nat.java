@@ -42,22 +42,7 @@ public final class Nat implements NatContext {
         this.loop = loop;
         this.output = output;
         this.stats = stats;
-        this.clock = new NatClock(new NatClock.Base() {
-            @Override
-            public long now() {
-                return loop.now();
-            }
-
-            @Override
-            public void schedule(Timer timer, long deadline) {
-                loop.schedule(timer, deadline);
-            }
-
-            @Override
-            public void cancel(Timer timer) {
-                loop.cancel(timer);
-            }
-        });
+        this.clock = NatClock.on(loop);
         this.buffers = new BufferPool(config.maxBufferedBytes(), 64);
         Policy policy = new Policy(config);
         this.dns = new DnsProxy(this, loop, dnsUpstreams);

@@ -5,6 +5,7 @@
 // carry on from where they were when the board comes back.
 package dev.qbkit.qbnet.nat;
 
+import dev.qbkit.qbnet.loop.EventLoop;
 import dev.qbkit.qbnet.loop.Timer;
 import dev.qbkit.qbnet.loop.TimerQueue;
 
@@ -39,6 +40,26 @@ public final class NatClock {
 
     public NatClock(Base base) {
         this.base = base;
+    }
+
+    /** A NAT clock on a board's loop. */
+    public static NatClock on(EventLoop loop) {
+        return new NatClock(new Base() {
+            @Override
+            public long now() {
+                return loop.now();
+            }
+
+            @Override
+            public void schedule(Timer timer, long deadline) {
+                loop.schedule(timer, deadline);
+            }
+
+            @Override
+            public void cancel(Timer timer) {
+                loop.cancel(timer);
+            }
+        });
     }
 
     /** NAT time: stands still while the board is held. */

@@ -79,6 +79,10 @@ checked() {
 	errors=$(log_errors "$QB_WORK/qbnet.log" "$host_line"; log_errors "$QB_WORK/qbnetd.log" "$board_line")
 	check "no exception or ERROR in either log: ${errors:-none}" [ -z "$errors" ]
 	check "one session throughout (board id:count before $before, after $after)" [ "$before" = "$after" ]
+	# The same id also after a link loss the hold covered (DESIGN.md "Connections survive an unplug"): the log tells.
+	local losses
+	losses=$(tail -n +"$host_line" "$QB_WORK/qbnet.log" | grep -c "link down" || true)
+	check "no link loss at all, not even one the hold covered ($losses)" [ "$losses" = 0 ]
 	check "exactly one board attached ($after)" [ "${after#*:}" = 1 ]
 }
 

@@ -383,11 +383,11 @@ case_host_restart_relinks_with_loopback_allowed() {
 }
 
 case_board_gone_past_hold_frees_flows() {
-	# A board that does not come back within --hold (3 s here): its flows are reset (host sockets
+	# A board that does not come back within --hold (6 s here): its flows are reset (host sockets
 	# aborted; nothing goes to the board, which is gone) and what they held is freed.
 	qb_qbnet_stop
-	qb_qbnet_start "${QBNET_ARGS[@]}" --hold 3s
-	check "relinked with --hold 3s" qb_wait_linked 30
+	qb_qbnet_start "${QBNET_ARGS[@]}" --hold 6s
+	check "relinked with --hold 6s" qb_wait_linked 30
 	local host_pid base with during after gone held_at took buffered
 	host_pid=$(qbnet_pid)
 	base=$(ls /proc/"$host_pid"/fd | wc -l)
@@ -402,11 +402,10 @@ case_board_gone_past_hold_frees_flows() {
 	with=$(ls /proc/"$host_pid"/fd | wc -l)
 	qb_qbnetd_stop
 	held_at=$(date +%s.%N)
-	kill "$holder" 2>/dev/null
-	sleep 0.5
-	buffered=$(status_field "[b['flows']['bufferedBytes'] for b in d['boards'] if b['state'] == 'held'][0]")
 	during=$(ls /proc/"$host_pid"/fd | wc -l)
+	kill "$holder" 2>/dev/null
 	check "the board is held with its sockets open ($with -> $during fds)" [ "$during" -ge $((with - 2)) ]
+	buffered=$(status_field "[b['flows']['bufferedBytes'] for b in d['boards'] if b['state'] == 'held'][0]")
 	local text
 	text=$(qbnet_cli status | grep '^board')
 	check "status says how long it is held: $text" grep -q "held, [0-9]* s left" <<< "$text"
@@ -418,10 +417,10 @@ case_board_gone_past_hold_frees_flows() {
 	done
 	took=$(since "$held_at")
 	check "past the hold, qbnet closed the board's sockets ($during -> $after fds, baseline $base)" [ $((during - after)) -ge 50 ]
-	check "not before the hold was over (${took} s)" less_than 2.5 "$took"
+	check "not before the hold was over (${took} s)" less_than 5.5 "$took"
 	gone=$(status_field "len(d['boards'])")
 	check "the board and its flows are gone from status ($gone boards)" [ "$gone" = 0 ]
-	check "qbnet logged the reset" grep -q "not back within 3 s" "$QB_WORK/qbnet.log"
+	check "qbnet logged the reset" grep -q "not back within 6 s" "$QB_WORK/qbnet.log"
 	check "qbnetd restored the board's resolv.conf on exit" grep -q "before qbnetd" "/etc/netns/$BOARD_NS/resolv.conf"
 	note "board gone with 54 flows (${buffered} bytes buffered): held, then freed ${took} s later; qbnet fds $with -> $during -> $after"
 	wait $loaders 2>/dev/null || true
@@ -496,7 +495,7 @@ case_hold_across_a_cut() {
 	check "interactive session across the cut: $(cat "$QB_WORK/chat.result")" [ "$chat_rc" = 0 ]
 	check "its transcript is byte-exact" cmp -s "$QB_WORK/chat.out" "$QB_WORK/chat.expect"
 	check "qbnet resumed the held session" grep -q "resumed" "$QB_WORK/qbnet.log"
-	note "5 s cut of the socket link mid-transfer: relinked ${relinked} s after the cable was back; 200 MiB download (cut at $moved MiB) and 250-line session (cut at line $lines_cut) both intact, $(since "$t0") s in all"
+	note "5 s cut of the socket link mid-transfer: relinked ${relinked} s after the cable was back; 200 MiB download (cut at $moved MiB) and 250-line session (cut at line $lines_cut; $(cut -d, -f2 "$QB_WORK/chat.result")) both intact, $(since "$t0") s in all"
 	rm -f "$big"
 	check "back on the direct link" cable_out
 }
@@ -504,7 +503,7 @@ case_hold_across_a_cut() {
 # Runs a download on the board in the background; its curl exit code goes to FILE when it ends.
 download_bg() { # FILE RATE
 	qb_board bash -c "curl -sS --max-time 60 --limit-rate $2 -o /dev/null http://$INET_ADDR/big.bin; echo \$? > $1" \
-		2> "$1.err" &
+		> /dev/null 2> "$1.err" &
 	echo $!
 }
 

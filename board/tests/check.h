@@ -3,8 +3,11 @@
 #ifndef QB_TEST_CHECK_H
 #define QB_TEST_CHECK_H
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 extern unsigned checks_passed, checks_failed;
 
@@ -31,6 +34,30 @@ static inline size_t checks_count(const char *text, const char *needle)
 	for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
 		n++;
 	return n;
+}
+
+/* Writes a fuzz seed DIR/NAME (DIR is created if missing); 0, or -1 with
+ * the cause on stderr. */
+static inline int checks_write_seed(const char *dir, const char *name, const void *data, size_t len)
+{
+	char path[4096];
+
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		fprintf(stderr, "cannot create %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *file = fopen(path, "wb");
+	if (!file) {
+		fprintf(stderr, "cannot write %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	bool written = fwrite(data, 1, len, file) == len;
+	if (fclose(file) || !written) {
+		fprintf(stderr, "cannot write %s\n", path);
+		return -1;
+	}
+	return 0;
 }
 
 static inline int checks_report(const char *suite)

@@ -340,21 +340,11 @@ static int write_corpus(const char *dir)
 		{ "csum-udp6", { 1, 0, 0, 40, 6 }, 6, 0, 200 },
 		{ "plain", { 0, 0, 0, 0, 0 }, 4, 20, 60 },
 	};
-	char path[4096];
-
-	if (mkdir(dir, 0755) && errno != EEXIST) {
-		fprintf(stderr, "cannot create %s: %s\n", dir, strerror(errno));
-		return 1;
-	}
 	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
 		size_t len = make_frame(&seeds[i].hdr, seeds[i].version, seeds[i].tcp_len,
 					seeds[i].ip_len);
-		snprintf(path, sizeof(path), "%s/%s", dir, seeds[i].name);
-		FILE *file = fopen(path, "wb");
-		if (!file || fwrite(frame, 1, len, file) != len || fclose(file)) {
-			fprintf(stderr, "cannot write %s\n", path);
+		if (checks_write_seed(dir, seeds[i].name, frame, len))
 			return 1;
-		}
 	}
 	return 0;
 }

@@ -351,31 +351,18 @@ static void test_run_on_loopback(void)
 
 static int write_corpus(const char *dir)
 {
-	struct sockkill_addrs addrs = board_addrs();
 	struct inet_diag_msg a = sock(AF_INET, "10.113.98.2", 40001, "198.51.100.2", 80, 1);
 	struct inet_diag_msg b = sock(AF_INET6, "fd71:6200::2", 40002, "fd51:6274::2", 443, 8);
 	uint8_t buf[1024];
-	char path[4096];
 	size_t len = 0;
 	int zero = 0;
 
-	(void)addrs;
-	if (mkdir(dir, 0755) && errno != EEXIST) {
-		fprintf(stderr, "cannot create %s: %s\n", dir, strerror(errno));
-		return 1;
-	}
 	/* The fuzz target takes the first byte as the request's seq. */
 	buf[len++] = 5;
 	append(buf, &len, SOCK_DIAG_BY_FAMILY, 5, &a, sizeof(a));
 	append(buf, &len, SOCK_DIAG_BY_FAMILY, 5, &b, sizeof(b));
 	append(buf, &len, NLMSG_DONE, 5, &zero, sizeof(zero));
-	snprintf(path, sizeof(path), "%s/dump", dir);
-	FILE *file = fopen(path, "wb");
-	if (!file || fwrite(buf, 1, len, file) != len || fclose(file)) {
-		fprintf(stderr, "cannot write %s\n", path);
-		return 1;
-	}
-	return 0;
+	return checks_write_seed(dir, "dump", buf, len) ? 1 : 0;
 }
 
 int main(int argc, char **argv)

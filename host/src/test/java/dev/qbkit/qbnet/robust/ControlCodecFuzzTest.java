@@ -196,7 +196,9 @@ class ControlCodecFuzzTest {
                 int mtu = in.bool() ? 0 : in.between(ControlCodec.MIN_MTU, 65535);
                 String serial = in.bool() ? null : text(in, 1, ControlCodec.MAX_STRING);
                 String software = in.bool() ? null : text(in, 1, ControlCodec.MAX_STRING);
-                yield new Hello(min, max, role, maxBundle, mtu, serial, software, in.u32());
+                long caps = in.u32();
+                long instance = in.bool() ? in.u32() << 32 | in.u32() : 0; // 0: no INSTANCE tag
+                yield new Hello(min, max, role, maxBundle, mtu, serial, software, caps, instance);
             }
             case 1 -> {
                 int mtu = in.between(ControlCodec.MIN_MTU_IPV6, 65535);
@@ -237,6 +239,10 @@ class ControlCodecFuzzTest {
         for (byte c : serial)
             hello.between(0, 3, 0).between(0x20, 0x7e, c);
         seeds.put("hello-board", hello.bool(true).u32(3).toByteArray());
+        FuzzInput.Writer host = new FuzzInput.Writer().between(0, 3, 0).between(1, 0xffff, 1).between(1, 0xffff, 1)
+                .bool(false).between(Bundles.MIN_ADVERTISED_MAX, Bundles.ABSOLUTE_MAX, 262144).bool(true).bool(true)
+                .bool(true).u32(1).bool(true).u32(0x8000_0000L).u32(1);
+        seeds.put("hello-host-instance", host.toByteArray());
         FuzzInput.Writer config = new FuzzInput.Writer().between(0, 3, 1).between(ControlCodec.MIN_MTU_IPV6, 65535, 1500)
                 .bytes(new byte[] { 10, 113, 98, 2 }).between(1, 30, 24).bool(false).bytes(new byte[] { 10, 113, 98, 1 })
                 .between(0, ControlCodec.MAX_DNS, 1).bytes(new byte[] { 10, 113, 98, 3 }).bool(false)

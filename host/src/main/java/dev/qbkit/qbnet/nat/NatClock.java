@@ -104,7 +104,7 @@ public final class NatClock {
         return heldTotal + (held ? base.now() - heldSince : 0);
     }
 
-    /** NAT timers filed (live or superseded), for tests. */
+    /** NAT timers armed (the queue holds only live ones since it became an indexed heap), for tests. */
     int filed() {
         return timers.size();
     }

@@ -70,4 +70,10 @@ if [ ! -f "$out/rc" ]; then
 	tail -n 40 "$out/console.log" >&2
 	exit 1
 fi
-exit "$(cat "$out/rc")"
+rc=$(cat "$out/rc")
+if [ "$rc" != 0 ]; then
+	# The live view hides the VM's own [usbvm] lines and the kernel's: show them on a failure.
+	echo "usbvm: $script exited $rc; the VM console's last lines ($out/console.log):" >&2
+	sed -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' -e 's/\x1bc//g' "$out/console.log" | tail -n 25 | sed 's/^/  | /' >&2
+fi
+exit "$rc"

@@ -65,35 +65,28 @@ static const struct session_params params = {
 
 enum link_state { LINK_DOWN, LINK_BUSY, LINK_READY };
 
-static struct apply apply;
-static const struct tun_info plain_tun = { .vnet_hdr_len = 0, .offload = false };
-
-/* A data path on tun_fd with the fake link; configured unless the link is down. */
-static void start(struct datapath *dp, struct link *link, int epoll_fd, int tun_fd, enum link_state state)
-{
-	*link = (struct link){ .ops = &fake_ops, .callbacks = &datapath_link_callbacks, .ctx = dp };
-	CHECK(!datapath_init(dp, epoll_fd, tun_fd, &plain_tun, &apply, &params), "datapath_init");
-	datapath_set_link(dp, link);
-	link_can_send = state == LINK_READY;
-	if (state != LINK_DOWN) {
-		datapath_link_callbacks.up(dp);
-		dp->session.state = SESSION_CONFIGURED; /* as after a CONFIG */
-		dp->session.mtu = 1500;
-	}
-}
-
 /* One EPOLLERR (or EPOLLHUP) on a broken "TUN" (a pipe whose writer is
  * gone) in each link state: the data path must give up on the TUN. */
 static void test_tun_error(enum link_state state, uint32_t events, const char *what)
 {
 	struct datapath dp;
-	struct link link;
+	struct apply apply;
+	struct tun_info tun = { .vnet_hdr_len = 0, .offload = false };
+	struct link link = { .ops = &fake_ops, .callbacks = &datapath_link_callbacks };
 	int fds[2];
 
+	memset(&apply, 0, sizeof(apply));
 	int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	CHECK(epoll_fd >= 0 && !pipe2(fds, O_CLOEXEC | O_NONBLOCK), "epoll and pipe");
 	close(fds[1]);
-	start(&dp, &link, epoll_fd, fds[0], state);
+	CHECK(!datapath_init(&dp, epoll_fd, fds[0], &tun, &apply, &params), "datapath_init");
+	link.ctx = &dp;
+	datapath_set_link(&dp, &link);
+	link_can_send = state == LINK_READY;
+	if (state != LINK_DOWN) {
+		datapath_link_callbacks.up(&dp);
+		dp.session.state = SESSION_CONFIGURED; /* as after a CONFIG */
+	}
 	datapath_tun_event(&dp, events);
 	CHECK(dp.tun_failed, "%s: the TUN is given up (the loop stops) after one event", what);
 	CHECK(!dp.tun_reading, "%s: and no longer read", what);
@@ -114,13 +107,22 @@ static void send_packet(int fd)
 static void test_lone_and_burst(void)
 {
 	struct datapath dp;
-	struct link link;
+	struct apply apply;
+	struct tun_info tun = { .vnet_hdr_len = 0, .offload = false };
+	struct link link = { .ops = &fake_ops, .callbacks = &datapath_link_callbacks };
 	int fds[2];
 
+	memset(&apply, 0, sizeof(apply));
 	int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	CHECK(epoll_fd >= 0 && !socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds),
 	      "epoll and socketpair");
-	start(&dp, &link, epoll_fd, fds[0], LINK_READY);
+	CHECK(!datapath_init(&dp, epoll_fd, fds[0], &tun, &apply, &params), "datapath_init");
+	link.ctx = &dp;
+	datapath_set_link(&dp, &link);
+	link_can_send = true;
+	datapath_link_callbacks.up(&dp);
+	dp.session.state = SESSION_CONFIGURED;
+	dp.session.mtu = 1500;
 	bundles_sent = frames_sent = 0;
 
 	/* Request/response: one packet per event, idle rounds between. */

@@ -1,8 +1,7 @@
-/* Moving packets: TUN -> bundles (a lone packet goes at once; a burst is
- * read until EAGAIN or the bundle is full; no timers) -> link, and link ->
- * validated bundle -> frames -> session or TUN. Backpressure: the TUN is not
- * read while the link cannot take more. Offload (section 7): virtio_net_hdr
- * stripped on read, built on write. */
+/* Moving packets: TUN -> bundles (read until EAGAIN or the bundle is full,
+ * no timers) -> link, and link -> validated bundle -> frames -> session or
+ * TUN. Backpressure: the TUN is not read while the link cannot take more.
+ * Offload (section 7): virtio_net_hdr stripped on read, built on write. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/if_tun.h>
@@ -122,19 +121,7 @@ static size_t tun_packet_max(const struct datapath *dp)
 	return session_tun_mtu(&dp->session);
 }
 
-/* Whether this TUN event may be a lone packet: the previous loop round read
- * nothing from the TUN. Then the first packet is sent at once, without the
- * read that would only find the TUN empty (one syscall of the seven a
- * request/response costs qbnetd, doc/DESIGN.md); if more was queued, the
- * level-triggered TUN is ready again in the very next round, which reads
- * until EAGAIN or the bundle is full, as every round of a burst does. */
-static bool tun_lone_likely(const struct datapath *dp)
-{
-	return dp->round != dp->tun_read_round + 1;
-}
-
-/* Fills one bundle from the TUN and sends it; true when the TUN is empty
- * (or, for a lone packet, presumed so: epoll says otherwise next round).
+/* Fills one bundle from the TUN and sends it; true when the TUN is empty.
  * Every pass reads a packet (or finds the TUN empty) or sends a bundle: an
  * empty bundle always reads (tx_buf holds PROTO_BUNDLE_ABS_MAX, more than
  * any packet), and a packet that does not fit the host's limit is dropped
@@ -143,7 +130,6 @@ static bool fill_and_send(struct datapath *dp)
 {
 	struct proto_builder builder;
 	size_t need = tun_packet_max(dp);
-	bool lone = tun_lone_likely(dp);
 	bool drained = false;
 
 	proto_builder_init(&builder, dp->tx_buf, session_tx_limit(&dp->session));
@@ -182,12 +168,6 @@ static bool fill_and_send(struct datapath *dp)
 			stats.tun_rx_gso++;
 		proto_builder_commit(&builder, PROTO_CHANNEL_IP, (size_t)n);
 		stats.tun_rx_packets++;
-		dp->tun_read_round = dp->round;
-		if (lone) {
-			stats.tun_rx_lone++;
-			drained = true;
-			break;
-		}
 	}
 	if (builder.frames)
 		send_bundle(dp, dp->tx_buf, proto_builder_finish(&builder));
@@ -563,7 +543,6 @@ int datapath_timeout_ms(struct datapath *dp)
 
 void datapath_tick(struct datapath *dp)
 {
-	dp->round++;
 	session_tick(&dp->session, clock_now_ms());
 }
 

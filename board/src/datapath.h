@@ -28,9 +28,6 @@ struct datapath {
 	/* Derived from the session's view of the host (update_features()): */
 	bool offload;		/* section 7 in use: OFFLOAD frames from the host accepted */
 	unsigned tun_offloads;	/* TUN_F_* now set with TUNSETOFFLOAD */
-	/* Loop rounds (datapath_tick()), and the last that read a TUN packet: tun_lone_likely(). */
-	uint64_t round;
-	uint64_t tun_read_round;
 };
 
 extern const struct link_callbacks datapath_link_callbacks;

@@ -45,7 +45,6 @@
 	X(tun_write_errors, "IP frames dropped: TUN write failed")            \
 	X(tun_rx_packets, "packets read from the TUN and sent")               \
 	X(tun_rx_gso, "of which TCP super-segments (TSO)")                    \
-	X(tun_rx_lone, "of which sent alone at once (the TUN was idle the round before)") \
 	X(tun_rx_truncated, "packets read from the TUN and dropped: larger than the read") \
 	X(tun_rx_oversize, "packets read from the TUN and dropped: above the host's bundle limit") \
 	X(tun_rx_dropped, "packets read from the TUN and dropped: no session") \

@@ -271,6 +271,88 @@ w("  in flight per direction (the bus stays busy while the other side handles a"
 w("  completion).")
 w("")
 
+
+# ---- issue 15: the profile of a round trip (static: measured by hand, see doc/DESIGN.md) ----
+ROUND_TRIP_PROFILE = """\
+## Where a round trip goes (issue 15)
+
+A 1-byte request/response (`bench/bench.sh latency`: `qbtool rr-client` in
+the board's namespace, `rr-server` on the host's loopback) over the socket
+link, profiled while building issue 15's changes (strace -c on each process
+for 1 s of a run, CPU time per round trip from /proc over 3 s runs, on the
+shared 2-core machine; figures from one profiling session, not from the
+tables above). One round trip is a chain of six process wake-ups, each
+step waiting for the one before:
+
+| step | process | syscalls |
+|---|---|---|
+| board's TCP sends 1 byte into the TUN | client | (its own) |
+| TUN readable | qbnetd | `epoll_wait`, `readv` (the packet), `readv` (EAGAIN; kept, see below), `sendto` (the bundle) |
+| link readable | qbnet | `epoll_wait`, `read` (the bundle), `writev` (the host socket: loopback TCP into the server, in this call) |
+| echo | server | `recv`, `send` |
+| host socket readable | qbnet | `epoll_wait`, `readv` (1 byte), `write` (the bundle, at the end of the loop round) |
+| link readable | qbnetd | `epoll_wait`, `recvfrom`, `writev` (the TUN: the board's TCP receives, in this call) |
+
+What is not there, measured: no thread hand-off (2.0 context switches per
+round trip in each of qbnetd and the JVM, all of them the loop's own
+`epoll_wait`; no other JVM thread wakes), no `epoll_ctl` per packet (interest
+changes are cached), no timer fires (the 1 ms delayed ack is armed and then
+cancelled by the echo that carries the ack; no pure ACK bundle goes out),
+no Nagle anywhere (TCP_NODELAY on host sockets; qbnetd sends a bundle as
+soon as the TUN has nothing more), one copy per direction in each process
+(socket buffer to bundle in qbnet; qbnetd reads the TUN straight into the
+bundle and writes the TUN from the received bundle).
+
+What a round trip costs: 102–171 µs (5,850–9,820 round trips/s) against
+96–105 µs for slirp4netns and 84–107 µs for pasta in the same runs. CPU
+time per round trip (user + system, the kernel's TCP work for the sockets
+each process writes included): qbnet 43–76 µs (falling run after run: the
+JIT), qbnetd 31–38 µs, the Python server 14–18 µs. The chain is serial, so
+the round trip is the sum of the CPU each step spends plus six wake-ups;
+slirp4netns and pasta own the namespace's TAP and make four. The two extra
+wake-ups and the stream-socket hop (`sendto`/`recvfrom` and `read`/`write`
+each way, with the scheduler's sleep and wake on a 2-vCPU VM) are the
+architecture's price for a board on a separate machine: on USB that hop is
+the bus itself.
+
+Where the CPU goes, from `perf record` (10 kHz, both processes, 2 s of a
+run): 82–86% of the samples are in the kernel (qbnetd 46%, the JVM 36–42%),
+and over half of all samples land on `pvm_irq_enable`: this machine is a PVM
+guest, where the time spent with interrupts off (syscall and softirq work,
+the loopback and TUN packet processing inside `writev`/`write`) is charged
+where interrupts come back on. JIT-compiled Java is 5% of the samples
+(`ByteQueue.readFrom`, the selector, `EventLoop.dispatchSelected`), libc's
+syscall stubs 4–5% per process, qbnetd's own code 2–3%. So on this machine
+kind a round trip is paid in syscalls and wake-ups, not in NAT code: each
+of the 13 syscalls and 4 sleeps on qbnetd's and qbnet's side of the path
+costs microseconds, and slirp4netns makes about half as many (it reads the
+TAP and writes the socket in one process) with 5–7 µs user and 34–43 µs
+system CPU per round trip against qbnetd's 4–6 + 25–32 and the JVM's
+21–66 + 31–48 in the same sessions.
+
+Tried and reverted: sending a lone TUN packet without the read that finds
+the TUN empty (one syscall of qbnetd's seven). Round trips moved less than
+the anchors' own spread (within ten minutes slirp4netns ran at 11,300 and
+at 18,000 round trips/s), and upload fell from 5.8–9.8 to 4.3 Gbit/s
+(doc/DESIGN.md). Round trips/s in the runs of this work, each beside its
+anchors: before any change 5,851–6,780 (slirp4netns 9,539–10,457, pasta
+9,332–11,916: 0.61–0.65× slirp4netns); in the A/B slot with main's qbnetd
+6,113–9,129 (slirp4netns 11,302–13,185, pasta 10,286–12,191: 0.54–0.69×).
+What is left toward issue 15's target (≥ 1.0× the better anchor in every
+run) is the hop itself: two more wake-ups and about six more syscalls per
+round trip than slirp4netns, on a machine where each costs microseconds
+of interrupts-off kernel time. Closing it needs fewer crossings per
+exchange (each process's `epoll_wait`, read, write per event is already
+the minimum for a sleeping loop) or polling instead of
+sleeping (SO_BUSY_POLL-style spinning, which trades a core for latency and
+is not a default a board or a laptop wants); on a real board the hop is
+the USB bus, whose microframe (125 µs at high speed) is larger than this
+whole gap.
+"""
+w("")
+for line in ROUND_TRIP_PROFILE.split("\n"):
+    w(line)
+
 open(md_path, "w").write("\n".join(out) + "\n")
 
 if systems:

@@ -111,7 +111,13 @@ case_unplug_replug() {
 	qb_board $QBTOOL chat-client "$INET_ADDR" 7003 --lines 100 --interval 0.05 --timeout 60 \
 		--transcript "$QB_WORK/chat.out" --expect "$QB_WORK/chat.expect" > "$QB_WORK/chat.result" 2>&1 &
 	local chat=$!
-	sleep 3
+	# Pull the cable once the session is under way: a Python start under single-threaded TCG
+	# takes seconds, so a fixed sleep saw 3 lines on one run. At most 30 s, then the check says.
+	local _try
+	for _try in $(seq 60); do
+		[ "$(wc -l 2> /dev/null < "$QB_WORK/chat.out" || echo 0)" -ge 8 ] && break
+		sleep 0.5
+	done
 	echo "" > "$GADGET_UDC" # the cable is pulled
 	lines_cut=$(wc -l < "$QB_WORK/chat.out")
 	sleep 5 # (qbnet status is checked in the socket-link test: a JVM start costs seconds in this CPU)

@@ -82,6 +82,7 @@ COMMANDS = {
     "pkg-config": "pkgconf",
     "slirp4netns": "slirp4netns",
     "pasta": "passt",
+    "ab": "apache2-utils",
     "gnuplot": "gnuplot-nox",
     "git": "git",
     "mvn": "maven",
@@ -113,7 +114,7 @@ MUST_FIND = {
     "make demo": {"ip", "curl", "dnsmasq", "unshare", "python3", "mvn"},
     "make test": {"ip", "curl", "iperf3", "qemu-system-x86_64", "setpriv", "valgrind", "clang", "asciidoctor",
                   "busybox", "dpkg-deb"},
-    "make bench": {"iperf3", "slirp4netns", "pasta", "gnuplot"},
+    "make bench": {"iperf3", "slirp4netns", "pasta", "gnuplot", "ab"},
     "tests/fresh-machine.sh": {"debootstrap", "chroot", "git"},
 }
 # Scripts checked only in the scope that names them (make test does not run them).

@@ -133,6 +133,35 @@ def rr_server(args):
         threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
 
+def http10_server(args):
+    """Answers every HTTP request with one small page and closes (HTTP/1.0, a
+    connection per request): the peer of `ab` in the connection-rate bench.
+    One asyncio loop, no thread per connection, so the server is not the limit."""
+    import asyncio
+
+    body = b"x" * args.size
+    reply = b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+
+    class Reply(asyncio.Protocol):
+        def connection_made(self, transport):
+            self.transport, self.head = transport, b""
+
+        def data_received(self, data):
+            self.head += data
+            if b"\r\n\r\n" in self.head:
+                self.transport.write(reply)
+                self.transport.close()
+            elif len(self.head) > 16384:
+                self.transport.abort()
+
+    async def serve():
+        server = await asyncio.get_running_loop().create_server(
+            Reply, args.bind, args.port, reuse_address=True, backlog=1024)
+        await server.serve_forever()
+
+    asyncio.run(serve())
+
+
 def rr_client(args):
     """One connection, 1-byte request/response for SECONDS; prints round trips/s and mean RTT in us."""
     s = socket.create_connection((args.host, args.port), timeout=5)
@@ -403,6 +432,7 @@ def main():
     a.add_argument("--timeout", type=float, default=10)
     server("echo-server", echo_server, 2222)
     server("rr-server", rr_server, 5300, bind="127.0.0.1")
+    server("http10-server", http10_server, 5380, bind="127.0.0.1").add_argument("--size", type=int, default=100)
     client("rr-client", rr_client).add_argument("--seconds", type=float, default=3)
     server("udp-echo-server", udp_echo_server, 7)
     a = client("udp-echo-client", udp_echo_client)

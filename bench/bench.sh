@@ -3,7 +3,7 @@
 # this machine, then doc/PERFORMANCE.md and doc/performance.png from the
 # figures. Throughput: iperf3 single stream, upload (board to host) and
 # download, at MTU 1500 and 65520, REPEAT runs each (median and spread).
-# Latency: 1-byte TCP request/response. Scale: 10 000 idle TCP flows.
+# Latency: 1-byte TCP request/response and HTTP/1.0 connection setup. Scale: 10 000 idle TCP flows.
 # USB: bare bulk vs TCP through the stack, in the USB test VM.
 # Every server listens on this host's loopback; every client is in a
 # namespace these scripts create. Usage: bench/bench.sh [section...]
@@ -19,12 +19,13 @@ OUT=${BENCH_OUT:-$QB_ROOT/bench/results}
 RESULTS=$OUT/results.tsv
 IPERF_PORT=5201
 RR_PORT=5300
+HTTP_PORT=5400
 SECTIONS=("$@")
 [ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(qbnet slirp pasta parallel latency scale usb)
 
 qb_require_root
 qb_require_built
-for tool in iperf3 slirp4netns pasta gnuplot python3; do
+for tool in iperf3 slirp4netns pasta gnuplot python3 ab nginx; do
 	command -v $tool >/dev/null || qb_die "$tool missing: run tests/deps.sh bench"
 done
 mkdir -p "$OUT"
@@ -152,39 +153,90 @@ section_parallel() {
 	[ -n "$TARGET" ] && streams pasta pasta --runas 0 --config-net -q -m 65520 --
 }
 
-# ---- latency ----------------------------------------------------------------------
+# ---- latency and connection setup ------------------------------------------------
 
-rr() { # SYSTEM HOST COMMAND-PREFIX...
-	local system=$1 host=$2 run out
-	shift 2
-	for run in $(seq "$REPEAT"); do
-		out=$("$@" $QBTOOL rr-client "$host" $RR_PORT --seconds 3 2>/dev/null) || continue
-		record latency "$system" - "round trips/s" "$run" "${out% *}" "1/s"
-		record latency "$system" - "rtt" "$run" "${out#* }" us
-		qb_log "$system: ${out% *} round trips/s, ${out#* } us per round trip"
-	done
+# Issue 15: the three systems take turns run by run (qbnet, slirp4netns, pasta, then
+# again), so a slow minute of this shared machine hits all of them; each system first
+# gets one discarded warm-up turn (qbnet's JIT compiles its hot path in the first
+# ~20 000 packets; the anchors are C and gain nothing from it, which costs them nothing).
+# Round trips: `qbtool rr-client` (1-byte TCP request/response, 3 s). Connection setup:
+# `ab -n 2000 -c 20` HTTP/1.0, a new connection per request, against nginx on loopback
+# (nginx, not a Python server: it must not be the limit, see doc/DESIGN.md).
+
+http_server_up() { # nginx on 127.0.0.1:$HTTP_PORT, a 100-byte page, no keep-alive, no log
+	local dir=$QB_WORK/nginx
+	mkdir -p "$dir/www"
+	head -c 100 /dev/zero | tr '\0' x > "$dir/www/index.html"
+	cat > "$dir/nginx.conf" <<-EOF
+		worker_processes 1;
+		daemon off;
+		error_log $dir/error.log;
+		pid $dir/nginx.pid;
+		events { worker_connections 4096; }
+		http {
+			access_log off;
+			client_body_temp_path $dir; proxy_temp_path $dir; fastcgi_temp_path $dir;
+			uwsgi_temp_path $dir; scgi_temp_path $dir;
+			server { listen 127.0.0.1:$HTTP_PORT backlog=4096; root $dir/www; keepalive_timeout 0; }
+		}
+	EOF
+	nginx -c "$dir/nginx.conf" -p "$dir" > "$dir/stdout.log" 2>&1 &
+	qb_track $! nginx
+	for _ in $(seq 50); do bash -c "exec 3<>/dev/tcp/127.0.0.1/$HTTP_PORT" 2>/dev/null && return 0; sleep 0.1; done
+	qb_die "nginx did not start: $(cat "$dir/error.log" "$dir/stdout.log" 2>/dev/null)"
+}
+
+# rr_turn SYSTEM HOST RUN COMMAND-PREFIX... : one 3 s round-trip run (RUN 0: warm-up, not recorded)
+rr_turn() {
+	local system=$1 host=$2 run=$3 out
+	shift 3
+	out=$("$@" $QBTOOL rr-client "$host" $RR_PORT --seconds 3 2>/dev/null) || { qb_log "$system rr run $run failed"; return; }
+	[ "$run" = 0 ] && return
+	record latency "$system" - "round trips/s" "$run" "${out% *}" "1/s"
+	record latency "$system" - "rtt" "$run" "${out#* }" us
+	qb_log "$system: ${out% *} round trips/s, ${out#* } us per round trip"
+}
+
+# http_turn SYSTEM HOST RUN COMMAND-PREFIX... : one ab run of 2000 HTTP/1.0 requests, 20 at a time
+http_turn() {
+	local system=$1 host=$2 run=$3 out
+	shift 3
+	out=$("$@" ab -q -n 2000 -c 20 "http://$host:$HTTP_PORT/" 2>&1)
+	local rps failed
+	rps=$(sed -n 's/^Requests per second: *\([0-9.]*\).*/\1/p' <<< "$out")
+	failed=$(sed -n 's/^Failed requests: *\([0-9]*\).*/\1/p' <<< "$out")
+	[ -n "$rps" ] && [ "$failed" = 0 ] || { qb_log "$system ab run $run failed: $(tail -n 2 <<< "$out")"; return; }
+	[ "$run" = 0 ] && return
+	record latency "$system" - "HTTP/1.0 requests/s" "$run" "$rps" "1/s"
+	qb_log "$system: $rps HTTP/1.0 requests/s"
 }
 
 section_latency() {
+	http_server_up
 	qbnet_up 65520
-	rr qbnet "$GATEWAY_ADDR" ip netns exec "$BOARD_NS"
 	local out
 	out=$(qb_board ping -n -q -c 20 -i 0.05 -W 2 "$GATEWAY_ADDR" | sed -n 's/.*= [0-9.]*\/\([0-9.]*\)\/.*/\1/p')
 	[ -n "$out" ] && record latency qbnet - "ping gateway" 1 "$out" ms
-	qb_qbnet_stop
-	local child slirp
+	local child slirp gw run
 	unshare -n sleep 3600 &
 	child=$!
 	sleep 0.3
 	slirp4netns --configure --mtu=65520 "$child" tap0 > "$QB_WORK/slirp.log" 2>&1 &
 	slirp=$!
 	sleep 1
-	rr slirp4netns 10.0.2.2 nsenter -t "$child" -n
+	gw=$(pasta_gateway)
+	local pasta_cmd=(pasta --runas 0 --config-net -q -m 65520 --)
+	for run in $(seq 0 "$REPEAT"); do
+		rr_turn qbnet "$GATEWAY_ADDR" "$run" ip netns exec "$BOARD_NS"
+		rr_turn slirp4netns 10.0.2.2 "$run" nsenter -t "$child" -n
+		[ -n "$gw" ] && rr_turn pasta "$gw" "$run" "${pasta_cmd[@]}"
+		http_turn qbnet "$GATEWAY_ADDR" "$run" ip netns exec "$BOARD_NS"
+		http_turn slirp4netns 10.0.2.2 "$run" nsenter -t "$child" -n
+		[ -n "$gw" ] && http_turn pasta "$gw" "$run" "${pasta_cmd[@]}"
+	done
 	kill "$slirp" "$child" 2>/dev/null
 	wait "$slirp" "$child" 2>/dev/null
-	local gw
-	gw=$(pasta_gateway)
-	[ -n "$gw" ] && rr pasta "$gw" pasta --runas 0 --config-net -q -m 65520 --
+	qb_qbnet_stop
 }
 
 # ---- scale ------------------------------------------------------------------------

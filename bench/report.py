@@ -13,16 +13,18 @@ import sys
 
 results_path, md_path, png_path = sys.argv[1:4]
 rows = collections.defaultdict(list)  # (section, system, mtu, metric) -> [values]
+by_run = collections.defaultdict(dict)  # (section, system, mtu, metric) -> {run: value}
 units = {}
 for line in open(results_path):
     parts = line.rstrip("\n").split("\t")
     if len(parts) != 7 or not parts[5]:
         continue
-    section, system, mtu, metric, _run, value, unit = parts
+    section, system, mtu, metric, run, value, unit = parts
     try:
         rows[(section, system, mtu, metric)].append(float(value))
     except ValueError:
         continue
+    by_run[(section, system, mtu, metric)][run] = float(value)
     units[(section, metric)] = unit
 
 
@@ -119,16 +121,36 @@ if par:
         w(f"| {s} | {cell(one)} | {cell(eight)} | {ratio(med(eight), med(one))} |")
     w("")
 
+def against_best_anchor(metric):
+    """qbnet / the better of slirp4netns and pasta, run by run (the systems take turns in each run)."""
+    q = by_run.get(("latency", "qbnet", "-", metric), {})
+    out = []
+    for run in sorted(q, key=int):
+        best = max((by_run.get(("latency", a, "-", metric), {}).get(run, 0) for a in ("slirp4netns", "pasta")))
+        if best:
+            out.append(f"{q[run] / best:.2f}")
+    return ", ".join(out) or "n/a"
+
+
 lat = [s for s in ("qbnet", "slirp4netns", "pasta") if ("latency", s, "-", "rtt") in rows]
 if lat:
-    w("## Latency: 1-byte TCP request/response over one connection")
+    w("## Latency and connection setup")
     w("")
-    w("| system | round trips/s | µs per round trip | qbnet / this (round trips) |")
-    w("|---|---|---|---|")
+    w("1-byte TCP request/response over one connection (3 s per run), and `ab -n 2000 -c 20`")
+    w("HTTP/1.0 (a new connection per request) against nginx on the host's loopback. The")
+    w("systems take turns within each run after one discarded warm-up turn each.")
+    w("")
+    w("| system | round trips/s | µs per round trip | qbnet / this | HTTP/1.0 requests/s | qbnet / this |")
+    w("|---|---|---|---|---|---|")
     q = med(("latency", "qbnet", "-", "round trips/s"))
+    qh = med(("latency", "qbnet", "-", "HTTP/1.0 requests/s"))
     for s in lat:
+        http = ("latency", s, "-", "HTTP/1.0 requests/s")
         w(f"| {s} | {cell(('latency', s, '-', 'round trips/s'), 0)} | {cell(('latency', s, '-', 'rtt'), 1)} | "
-          f"{ratio(q, med(('latency', s, '-', 'round trips/s')))} |")
+          f"{ratio(q, med(('latency', s, '-', 'round trips/s')))} | {cell(http, 0)} | {ratio(qh, med(http))} |")
+    w("")
+    w(f"qbnet / the better anchor, run by run: round trips {against_best_anchor('round trips/s')}; "
+      f"HTTP/1.0 {against_best_anchor('HTTP/1.0 requests/s')} (issue 15's target: ≥ 1.00 in every run).")
     if ("latency", "qbnet", "-", "ping gateway") in rows:
         w("")
         w(f"Ping from the board to the gateway (answered by qbnet): {cell(('latency', 'qbnet', '-', 'ping gateway'), 3)} ms average.")

@@ -83,6 +83,7 @@ COMMANDS = {
     "slirp4netns": "slirp4netns",
     "pasta": "passt",
     "ab": "apache2-utils",
+    "nginx": "nginx",
     "gnuplot": "gnuplot-nox",
     "git": "git",
     "mvn": "maven",
@@ -114,7 +115,7 @@ MUST_FIND = {
     "make demo": {"ip", "curl", "dnsmasq", "unshare", "python3", "mvn"},
     "make test": {"ip", "curl", "iperf3", "qemu-system-x86_64", "setpriv", "valgrind", "clang", "asciidoctor",
                   "busybox", "dpkg-deb"},
-    "make bench": {"iperf3", "slirp4netns", "pasta", "gnuplot", "ab"},
+    "make bench": {"iperf3", "slirp4netns", "pasta", "gnuplot", "ab", "nginx"},
     "tests/fresh-machine.sh": {"debootstrap", "chroot", "git"},
 }
 # Scripts checked only in the scope that names them (make test does not run them).
@@ -310,6 +311,9 @@ class Scanner:
         line = node["Pos"]["Line"]
         i = 0
         while i < len(words):
+            if i + 1 < len(words) and param_name(words[i]) == "@":
+                i += 1  # "$@" ab ...: a wrapper passed in by the caller, then the command itself
+                continue
             cmd = literal(words[i])
             args = [literal(w) for w in words[i + 1:]]
             if cmd is not None:

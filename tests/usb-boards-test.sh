@@ -10,6 +10,7 @@ set -u
 export QB_LINK=usb QB_PREFIX=qbub QB_WORK=/tmp/qbnet-usb-boards
 . "$(dirname "$0")/lib/topology.sh"
 . "$(dirname "$0")/lib/cases.sh"
+. "$(dirname "$0")/lib/wait.sh"
 [ -n "${QB_IN_USBVM:-}" ] || qb_die "run me through tests/usb-vm.sh --udcs 4 (inside the USB test VM)"
 [ -d /sys/class/udc/dummy_udc.3 ] || qb_die "needs four UDCs: tests/usb-vm.sh --udcs 4"
 SIZE_MIB=${USB_BOARDS_MIB:-16}
@@ -57,12 +58,6 @@ usb_device() {
 enumerated() { usb_device "$1" > /dev/null; }
 gone() { ! enumerated "$1"; }
 
-wait_for() { # TENTHS COMMAND...: true once COMMAND succeeds
-	local n=$1
-	shift
-	while [ "$n" -gt 0 ]; do "$@" && return 0; sleep 0.1; n=$((n - 1)); done
-	return 1
-}
 
 linked() { in_board "$1" ip -4 addr show dev qb0 2>/dev/null | grep -q "inet $BOARD_ADDR/" &&
 	in_board "$1" timeout 5 bash -c "exec 3<>/dev/tcp/$INET_ADDR/80" 2>/dev/null; }
@@ -254,15 +249,15 @@ case_init_stop() {
 	check "qbnetd.init status: not running, exit 3 ($rc)" test "$rc" = 3
 }
 
-# run_case, and on a failure the tails of every board's log (cases.sh shows board 0's only).
+# run_case, and on a failure the tails of every board's log and of qbnet's (cases.sh shows board 0's only).
 board_case() {
 	local failed=$FAIL log
 	run_case "$@"
 	[ "$FAIL" = "$failed" ] && return 0
-	for log in "$QB_WORK"/qbnetd[0-9]*.log; do
+	for log in "$QB_WORK"/qbnetd[0-9]*.log "$QB_WORK/qbnet.log"; do
 		[ -s "$log" ] || continue
 		echo "    $(basename "$log"):"
-		tail -n 8 "$log" | sed 's/^/      /'
+		tail -n 12 "$log" | sed 's/^/      /'
 	done
 }
 

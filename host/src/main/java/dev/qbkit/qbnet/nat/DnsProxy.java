@@ -124,7 +124,6 @@ public final class DnsProxy {
     /** Answers held while the link was congested, written when it has room again. */
     private final java.util.ArrayDeque<Answer> held = new java.util.ArrayDeque<>();
     private final LinkWaiters.Waiter heldAnswers = new LinkWaiters.Waiter() {
-        private boolean waiting;
 
         @Override
         public boolean resume() {
@@ -133,16 +132,6 @@ public final class DnsProxy {
             if (!closed && !held.isEmpty())
                 ctx.linkWaiters().add(this);
             return !held.isEmpty();
-        }
-
-        @Override
-        public boolean isWaiting() {
-            return waiting;
-        }
-
-        @Override
-        public void setWaiting(boolean waiting) {
-            this.waiting = waiting;
         }
 
         @Override

@@ -10,7 +10,6 @@ import java.nio.channels.SelectionKey;
 public final class LinkGate implements LinkWaiters.Waiter {
     private final NatContext ctx;
     private SelectionKey key;
-    private boolean waiting;
 
     public LinkGate(NatContext ctx) {
         this.ctx = ctx;
@@ -41,16 +40,6 @@ public final class LinkGate implements LinkWaiters.Waiter {
         if (key != null && key.isValid())
             key.interestOps(SelectionKey.OP_READ);
         return false;
-    }
-
-    @Override
-    public boolean isWaiting() {
-        return waiting;
-    }
-
-    @Override
-    public void setWaiting(boolean waiting) {
-        this.waiting = waiting;
     }
 
     @Override

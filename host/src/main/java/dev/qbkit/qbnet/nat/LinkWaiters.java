@@ -1,8 +1,12 @@
 // Flows that had data to send when the link was congested, in arrival order;
-// they are resumed round-robin when the link drains, so none starves.
+// they are resumed round-robin when the link drains, so none starves. Each
+// waiter is queued at most once; the queue itself knows who is in it.
 package dev.qbkit.qbnet.nat;
 
 import java.util.ArrayDeque;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Set;
 
 public final class LinkWaiters {
     /** Something that can send more when the link has room. */
@@ -10,21 +14,20 @@ public final class LinkWaiters {
         /** Returns true if it still has more to send after this turn. */
         boolean resume();
 
-        boolean isWaiting();
-
-        void setWaiting(boolean waiting);
-
         /** resume() threw: the waiter resets itself; the others go on. */
         void failed(RuntimeException cause);
     }
 
     private final ArrayDeque<Waiter> queue = new ArrayDeque<>();
+    private final Set<Waiter> queued = Collections.newSetFromMap(new IdentityHashMap<>());
 
     public void add(Waiter w) {
-        if (!w.isWaiting()) {
-            w.setWaiting(true);
+        if (queued.add(w))
             queue.add(w);
-        }
+    }
+
+    public boolean contains(Waiter w) {
+        return queued.contains(w);
     }
 
     /** Resumes waiters until the output is congested again. */
@@ -34,7 +37,7 @@ public final class LinkWaiters {
             Waiter w = queue.poll();
             if (w == null)
                 return;
-            w.setWaiting(false);
+            queued.remove(w);
             try {
                 w.resume();
             } catch (RuntimeException e) {

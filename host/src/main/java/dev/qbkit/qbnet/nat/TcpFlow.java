@@ -70,7 +70,6 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter, Tc
     private long lastActivity;
     private long lastSentAt; // our last segment to the board: the board's keepalive idle counts from it
     private int keepaliveIdle; // seconds mirrored onto the host socket, 0 before any
-    private boolean waiting;
     /** Inside emit(): a second emit now would be a nested write (doc/DESIGN.md, "No re-entrant writes"). */
     private boolean emitting;
 
@@ -793,17 +792,7 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter, Tc
             resumeReadingIfRoom();
         readFromHost();
         trySend();
-        return waiting;
-    }
-
-    @Override
-    public boolean isWaiting() {
-        return waiting;
-    }
-
-    @Override
-    public void setWaiting(boolean waiting) {
-        this.waiting = waiting;
+        return ctx.linkWaiters().contains(this);
     }
 
     @Override

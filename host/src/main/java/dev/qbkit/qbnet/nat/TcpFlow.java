@@ -66,6 +66,7 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter, Tc
     private int[] sackScratch;
 
     private boolean readPaused;
+    private final ReadSize readSize = new ReadSize();
     private boolean hostClosed;
     private long lastActivity;
     private long lastSentAt; // our last segment to the board: the board's keepalive idle counts from it
@@ -274,9 +275,10 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter, Tc
                 pauseReading();
                 return;
             }
+            int asked = readSize.next(room);
             long n;
             try {
-                n = sender.readFrom(socket, room);
+                n = sender.readFrom(socket, asked);
             } catch (IOException e) {
                 hostFailed(e);
                 return;
@@ -297,8 +299,9 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter, Tc
                 }
                 return;
             }
+            readSize.record(n, asked);
             touch();
-            if (n < room)
+            if (n < asked)
                 return;
         }
     }

@@ -45,6 +45,7 @@ public enum Counter {
     TCP_HELD_RESETS("tcp", "resets kept while the board was held, sent when it came back"),
     TCP_FLOWS_OPENED("tcp", "flows opened"),
     TCP_FLOWS_CLOSED("tcp", "flows closed"),
+    TCP_TIME_WAIT_REUSED("tcp", "flows in TIME_WAIT closed early to make room at the flow limit"),
     TCP_CONNECT_REFUSED("tcp", "connects refused"),
     TCP_CONNECT_FAILED("tcp", "connects failed (unreachable, timeout)"),
     TCP_RESETS_FROM_BOARD("tcp", "resets from board"),

@@ -242,4 +242,9 @@ public final class Nat implements NatContext {
     public void flowClosed(TcpFlow flow) {
         tcp.onFlowClosed(flow);
     }
+
+    @Override
+    public void flowInTimeWait(TcpFlow flow) {
+        tcp.onTimeWait(flow);
+    }
 }

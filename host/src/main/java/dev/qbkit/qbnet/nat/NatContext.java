@@ -36,6 +36,9 @@ public interface NatContext {
     /** A flow has ended and released everything it held. */
     void flowClosed(TcpFlow flow);
 
+    /** A flow has entered TIME_WAIT: it holds nothing but its table slot until its timer ends it. */
+    void flowInTimeWait(TcpFlow flow);
+
     /**
      * A flow's event threw and the flow is being reset: counted as
      * {@link Counter#DROP_TCP_FLOW_FAILED}, logged with the stack at most once

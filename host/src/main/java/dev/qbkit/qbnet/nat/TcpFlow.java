@@ -651,6 +651,7 @@ public final class TcpFlow implements TcpSocket.Listener, LinkWaiters.Waiter, Tc
         releaseBuffers();
         closeHostIfDone();
         timer.timeWait(ctx.config().tcpTimeWait().toNanos());
+        ctx.flowInTimeWait(this);
     }
 
     /** Resets both sides: the host socket with RST, the board with RST|ACK. */

@@ -7,6 +7,7 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.function.IntSupplier;
@@ -28,6 +29,7 @@ public final class TcpTable {
     private final IntSupplier isnSource;
     private final Supplier<List<InetSocketAddress>> dnsUpstreams;
     private final Map<FlowKey, TcpFlow> flows = new HashMap<>();
+    private final LinkedHashSet<TcpFlow> timeWait = new LinkedHashSet<>();
     private final TcpHeader seg = new TcpHeader();
     private int nextForwardPort = FORWARD_PORT_MIN;
 
@@ -86,7 +88,7 @@ public final class TcpTable {
             ctx.stats().inc(Counter.DROP_TCP_MALFORMED);
             return;
         }
-        if (flows.size() >= ctx.config().maxTcpFlows()) {
+        if (flows.size() >= ctx.config().maxTcpFlows() && !reuseOldestTimeWait()) {
             ctx.limitHit(Counter.DROP_TCP_FLOW_LIMIT, "the board has " + flows.size()
                     + " TCP flows, the limit: new connections are refused (raise --max-tcp-flows)");
             replyReset(key, syn);
@@ -119,7 +121,7 @@ public final class TcpTable {
      */
     public TcpFlow forward(TcpSocket socket, InetSocketAddress hostPeer, byte[] source, byte[] boardAddress,
             int boardPort) {
-        if (flows.size() >= ctx.config().maxTcpFlows()) {
+        if (flows.size() >= ctx.config().maxTcpFlows() && !reuseOldestTimeWait()) {
             ctx.limitHit(Counter.DROP_TCP_FLOW_LIMIT, "the board has " + flows.size()
                     + " TCP flows, the limit: a forwarded connection is refused (raise --max-tcp-flows)");
             return null;
@@ -162,7 +164,27 @@ public final class TcpTable {
         TcpWriter.finish(ctx, key, TcpWriter.begin(ctx, key, seq, ack, flags, 0, 0, 0), 0, 0);
     }
 
+    /**
+     * TIME_WAIT flows in the order they entered it, which is the order they
+     * end (one duration for all): at the flow limit the oldest gives its slot
+     * to a new connection, as a kernel reuses a TIME_WAIT socket, rather than
+     * the board being refused while the table holds only finished connections.
+     */
+    void onTimeWait(TcpFlow flow) {
+        timeWait.add(flow);
+    }
+
+    private boolean reuseOldestTimeWait() {
+        var oldest = timeWait.iterator();
+        if (!oldest.hasNext())
+            return false;
+        oldest.next().discard(); // closed: onFlowClosed takes it out of both
+        ctx.stats().inc(Counter.TCP_TIME_WAIT_REUSED);
+        return true;
+    }
+
     public void onFlowClosed(TcpFlow flow) {
+        timeWait.remove(flow);
         if (flows.get(flow.key()) == flow) {
             flows.remove(flow.key());
             ctx.stats().inc(Counter.TCP_FLOWS_CLOSED);
@@ -174,6 +196,7 @@ public final class TcpTable {
         for (TcpFlow flow : new ArrayList<>(flows.values()))
             flow.discard();
         flows.clear();
+        timeWait.clear();
     }
 
     public Map<TcpFlow.State, Integer> countByState() {

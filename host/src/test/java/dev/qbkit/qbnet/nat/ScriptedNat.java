@@ -248,6 +248,11 @@ final class ScriptedNat implements NatContext {
         table.onFlowClosed(flow);
     }
 
+    @Override
+    public void flowInTimeWait(TcpFlow flow) {
+        table.onTimeWait(flow);
+    }
+
     /** Flows reset after an internal error, with what they threw. */
     final List<RuntimeException> flowFailures = new ArrayList<>();
 

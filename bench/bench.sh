@@ -12,6 +12,7 @@
 set -u
 QB_PREFIX=${QB_PREFIX:-qbbench}
 . "$(dirname "$0")/../tests/lib/topology.sh"
+. "$(dirname "$0")/lib.sh"
 SECS=${SECS:-5}
 REPEAT=${REPEAT:-3}
 MTUS=(${MTUS:-1500 65520})
@@ -163,29 +164,6 @@ section_parallel() {
 # `ab -n 2000 -c 20` HTTP/1.0, a new connection per request, against nginx on loopback
 # (nginx, not a Python server: it must not be the limit, see doc/DESIGN.md).
 
-http_server_up() { # nginx on 127.0.0.1:$HTTP_PORT, a 100-byte page, no keep-alive, no log
-	local dir=$QB_WORK/nginx
-	mkdir -p "$dir/www"
-	head -c 100 /dev/zero | tr '\0' x > "$dir/www/index.html"
-	cat > "$dir/nginx.conf" <<-EOF
-		worker_processes 1;
-		daemon off;
-		error_log $dir/error.log;
-		pid $dir/nginx.pid;
-		events { worker_connections 4096; }
-		http {
-			access_log off;
-			client_body_temp_path $dir; proxy_temp_path $dir; fastcgi_temp_path $dir;
-			uwsgi_temp_path $dir; scgi_temp_path $dir;
-			server { listen 127.0.0.1:$HTTP_PORT backlog=4096; root $dir/www; keepalive_timeout 0; }
-		}
-	EOF
-	nginx -c "$dir/nginx.conf" -p "$dir" > "$dir/stdout.log" 2>&1 &
-	qb_track $! nginx
-	for _ in $(seq 50); do bash -c "exec 3<>/dev/tcp/127.0.0.1/$HTTP_PORT" 2>/dev/null && return 0; sleep 0.1; done
-	qb_die "nginx did not start: $(cat "$dir/error.log" "$dir/stdout.log" 2>/dev/null)"
-}
-
 # rr_turn SYSTEM HOST RUN COMMAND-PREFIX... : one 3 s round-trip run (RUN 0: warm-up, not recorded)
 rr_turn() {
 	local system=$1 host=$2 run=$3 out
@@ -212,7 +190,7 @@ http_turn() {
 }
 
 section_latency() {
-	http_server_up
+	qb_nginx_up "$HTTP_PORT"
 	qbnet_up 65520
 	local out
 	out=$(qb_board ping -n -q -c 20 -i 0.05 -W 2 "$GATEWAY_ADDR" | sed -n 's/.*= [0-9.]*\/\([0-9.]*\)\/.*/\1/p')

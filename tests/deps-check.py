@@ -84,6 +84,8 @@ COMMANDS = {
     "pasta": "passt",
     "ab": "apache2-utils",
     "nginx": "nginx",
+    "strace": "strace",
+    "perf": "linux-perf",
     "gnuplot": "gnuplot-nox",
     "git": "git",
     "mvn": "maven",

@@ -22,7 +22,7 @@ for group in "$@"; do
 			valgrind shfmt iperf3 musl-tools binutils systemd busybox-static
 		;;
 	usb) add qemu-system-x86 busybox-static libusb-1.0-0 libusb-1.0-0-dev kmod xz-utils zstd iperf3 python3 ;;
-	bench) add iperf3 slirp4netns passt gnuplot-nox python3 git apache2-utils nginx ;;
+	bench) add iperf3 slirp4netns passt gnuplot-nox python3 git apache2-utils nginx strace linux-perf ;;
 	dist) add asciidoctor ;;
 	fresh) add debootstrap git python3 shfmt ;;
 	*) echo "deps.sh: unknown group '$group' (build, demo, test, usb, dist, bench, fresh)" >&2; exit 2 ;;

@@ -302,8 +302,8 @@ A 1-byte request/response (`bench/bench.sh latency`: `qbtool rr-client` in
 the board's namespace, `rr-server` on the host's loopback) over the socket
 link, profiled while building issue 15's changes (strace -c on each process
 for 1 s of a run, CPU time per round trip from /proc over 3 s runs, on the
-shared 2-core machine; figures from one profiling session, not from the
-tables above). One round trip is a chain of six process wake-ups, each
+shared 2-core machine; figures from the profiling sessions, not from the
+tables above; `bench/profile.sh rr --perf` repeats them). One round trip is a chain of six process wake-ups, each
 step waiting for the one before:
 
 | step | process | syscalls |
@@ -343,7 +343,9 @@ and over half of all samples land on `pvm_irq_enable`: this machine is a PVM
 guest, where the time spent with interrupts off (syscall and softirq work,
 the loopback and TUN packet processing inside `writev`/`write`) is charged
 where interrupts come back on. JIT-compiled Java is 5% of the samples
-(`ByteQueue.readFrom`, the selector, `EventLoop.dispatchSelected`), libc's
+(`ByteQueue.readFrom`, which then borrowed sixteen 64 KiB chunks for each
+1-byte read and now one: `nat/ReadSize`; the selector,
+`EventLoop.dispatchSelected`), libc's
 syscall stubs 4–5% per process, qbnetd's own code 2–3%. So on this machine
 kind a round trip is paid in syscalls and wake-ups, not in NAT code: each
 of the 13 syscalls and 4 sleeps on qbnetd's and qbnet's side of the path
@@ -370,6 +372,26 @@ sleeping (SO_BUSY_POLL-style spinning, which trades a core for latency and
 is not a default a board or a laptop wants); on a real board the hop is
 the USB bus, whose microframe (125 µs at high speed) is larger than this
 whole gap.
+
+On 2026-12-08, in four runs (16 turns) with the systems taking turns after
+a warm-up turn each (one of them the table above; one with the Serial GC),
+qbnet made 0.48–0.75× the better anchor's round trips (8,400–11,800/s
+against slirp4netns' 11,450–21,400 and pasta's 10,350–15,550) and
+0.69–1.35× its HTTP/1.0 connections, below 1.0 in 9 turns of 16
+(4,300–8,250/s against pasta's 4,650–7,600; slirp4netns 800–1,430).
+
+Connection setup (`bench/profile.sh http`, ab -c 20 against nginx, 7,100
+connections/s): the JVM makes 20 system calls per connection, most inside
+the JDK's `SocketChannel` (`socket`, two `fcntl`, `setsockopt`, `connect`;
+`poll`, `getsockopt` and `getsockname` in `finishConnect`; three
+`epoll_ctl`; `shutdown`, `close`), and spends 33 µs user + 58 µs system;
+qbnetd makes 9.5 and spends 9 + 35 µs. Download at MTU 65520
+(`bench/profile.sh down`, 1,100 MB/s): per MB the JVM spends 196 µs user +
+383 µs system and qbnetd 64 + 303; three copies per byte in the JVM
+(socket to flow buffer 12% of its samples, flow buffer to bundle 10%,
+bundle to the link socket 10%) and two in qbnetd, where pasta makes two in
+one process (doc/DESIGN.md, "Round trips, connection setup and cost per
+byte").
 """
 w("")
 for line in ROUND_TRIP_PROFILE.split("\n"):

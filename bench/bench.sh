@@ -220,8 +220,13 @@ section_latency() {
 # ---- scale ------------------------------------------------------------------------
 
 section_scale() {
-	local n=${SCALE_FLOWS:-10000} pid heap0 heap1 rss0 rss1 cpu0 cpu1 hz
+	local n=${SCALE_FLOWS:-10000} pid heap0 heap1 rss0 rss1 cpu0 cpu1 hz t0
+	# Start to link: a new JVM and a new qbnetd, until the board reaches the host's loopback.
+	qb_qbnetd_stop 2>/dev/null
+	t0=${EPOCHREALTIME//[!0-9]/}
 	qbnet_up 65520
+	record scale qbnet - "start to link" 1 "$(((${EPOCHREALTIME//[!0-9]/} - t0) / 1000))" ms
+	sleep 5 # idle: the JVM's start-up garbage collected, native memory trimmed
 	ip netns exec "$INET_NS" $QBTOOL hold-server --bind 0.0.0.0 --port 7002 > "$QB_WORK/hold-server.log" 2>&1 &
 	qb_track $! hold-server
 	for _ in $(seq 50); do qb_inet bash -c "exec 3<>/dev/tcp/$INET_ADDR/7002" 2>/dev/null && break; sleep 0.1; done
@@ -238,6 +243,8 @@ section_scale() {
 	rss1=$(awk '/VmRSS/ { print $2 }' /proc/"$pid"/status)
 	record scale qbnet - "heap per idle flow" 1 "$(awk -v a="$heap0" -v b="$heap1" -v n="$n" 'BEGIN { printf "%.2f", (b - a) / n / 1024 }')" KiB
 	record scale qbnet - "RSS per idle flow" 1 "$(awk -v a="$rss0" -v b="$rss1" -v n="$n" 'BEGIN { printf "%.2f", (b - a) / n }')" KiB
+	record scale qbnet - "RSS idle" 1 "$((rss0 / 1024))" MiB
+	record scale qbnet - "RSS with $n idle flows" 1 "$((rss1 / 1024))" MiB
 	hz=$(getconf CLK_TCK)
 	sleep 2
 	cpu0=$(awk '{ print $14 + $15 }' /proc/"$pid"/stat)

@@ -46,6 +46,10 @@ case_launcher() {
 	out=$("$QBNET" list 2>&1) || rc=$?
 	note "qbnet list: exit $rc: $out"
 	check "qbnet list runs (libusb through FFM on the shipped runtime)" [ $rc = 0 ]
+	out=$(QBNET_JAVA_OPTS="-Xshare:on -XX:+PrintCommandLineFlags" "$QBNET" --version 2>&1) && rc=0 || rc=$?
+	check "the JVM maps the class-data archives dumped with the launcher's options (-Xshare:on: $rc)" [ $rc = 0 ]
+	check "and runs with lib/jvm.options (Serial GC, compact headers)" \
+		bash -c 'grep -q -- "-XX:+UseSerialGC" <<< "$1" && grep -q -- "-XX:+UseCompactObjectHeaders" <<< "$1"' _ "$out"
 	check "with no native-access warning" bash -c '! grep -qi warning <<< "$1"' _ "$out"
 	out=$("$QBNET" run --bogus 2>&1) && rc=0 || rc=$?
 	check "a bad flag is exit 2 with the usual message ($rc)" [ $rc = 2 ]

@@ -38,12 +38,15 @@ QB_UDC=${QB_UDC:-dummy_udc.0}
 
 # The host driver's CLI (status, forward) against the running qbnet.
 qbnet_cli() { qbnet_exec "$@"; }
-# qbnet with JVM options (QBNET_JAVA_OPTS, which the launcher reads too) from the jar or QBNET_BIN.
+# The jar runs with the JVM options the launcher of `make dist` uses (QBNET_JVM_OPTIONS=""
+# leaves them out, for a comparison), then QBNET_JAVA_OPTS (which the launcher reads too).
+QBNET_JVM_OPTIONS=${QBNET_JVM_OPTIONS-@$QB_ROOT/host/packaging/jvm.options}
+# qbnet from the jar or QBNET_BIN.
 qbnet_exec() {
 	if [ -n "$QBNET_BIN" ]; then
 		"$QBNET_BIN" "$@"
 	else
-		"$JAVA_HOME/bin/java" ${QBNET_JAVA_OPTS:-} -jar "$QBNET_JAR" "$@"
+		"$JAVA_HOME/bin/java" $QBNET_JVM_OPTIONS ${QBNET_JAVA_OPTS:-} -jar "$QBNET_JAR" "$@"
 	fi
 }
 
@@ -164,7 +167,7 @@ qb_qbnet_link() { if [ "$QB_LINK" = usb ]; then echo usb; else echo "unix:$LINK_
 qb_qbnet_start() {
 	: > "$QB_WORK/qbnet.log"
 	rm -f "$LINK_SOCK"
-	local qbnet=("$JAVA_HOME/bin/java" ${QBNET_JAVA_OPTS:-} -jar "$QBNET_JAR")
+	local qbnet=("$JAVA_HOME/bin/java" $QBNET_JVM_OPTIONS ${QBNET_JAVA_OPTS:-} -jar "$QBNET_JAR")
 	[ -n "$QBNET_BIN" ] && qbnet=("$QBNET_BIN")
 	unshare -m --propagation private sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' \
 		"$QB_WORK/host-resolv.conf" "${qbnet[@]}" run --link "$(qb_qbnet_link)" "$@" >> "$QB_WORK/qbnet.log" 2>&1 &

@@ -38,11 +38,13 @@ echo "dist: runtime image ($MODULES)"
 rm -f "$img/runtime/lib/server/classes_nocoops.jsa"
 cp "$JAR" "$img/lib/qbnet.jar"
 install -m 755 "$HERE/qbnet.launcher" "$img/bin/qbnet"
+cp "$HOST/packaging/jvm.options" "$img/lib/jvm.options"
 # A class-data archive of qbnet's own classes, made with the image's JVM: the launcher
 # uses it when present (a start-up measure, doc/DESIGN.md).
-# Dumped with the launcher's options exactly (the JVM turns an archive down when module options differ).
-"$img/runtime/bin/java" -XX:ArchiveClassesAtExit="$img/lib/qbnet.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off \
-	-jar "$img/lib/qbnet.jar" run --help > /dev/null
+# Dumped with the launcher's options exactly (the JVM turns an archive down when module
+# options or the object header layout differ).
+"$img/runtime/bin/java" "@$img/lib/jvm.options" -XX:ArchiveClassesAtExit="$img/lib/qbnet.jsa" -Xlog:cds=off \
+	-Xlog:cds+dynamic=off -jar "$img/lib/qbnet.jar" run --help > /dev/null
 out=$("$img/bin/qbnet" --version 2>&1)
 case $out in "qbnet $version "*) ;; *) die "the image's launcher says: $out" ;; esac
 [ "$(wc -l <<< "$out")" = 1 ] || die "the image's launcher says more than its version: $out"

@@ -189,6 +189,15 @@ for speed in usb:
           f"{cell(('usb', 'ncm', speed, d), 1)} | {ratio(tcp, ncm)} | "
           f"{(f'{100 * tcp / raw:.0f}%' if raw and tcp else 'n/a')} |")
     w("")
+    per_round = []
+    for d, word in (("up", "board to host"), ("down", "host to board")):
+        q, n = by_run.get(("usb", "tcp", speed, d), {}), by_run.get(("usb", "ncm", speed, d), {})
+        shown = ", ".join(f"{q[r] / n[r]:.2f}" for r in sorted(q, key=int) if n.get(r))
+        if shown:
+            per_round.append(f"{word} {shown}")
+    if per_round:
+        w(f"qbnet / NCM round by round (the two take turns in each round): {'; '.join(per_round)}.")
+        w("")
     if ("usb", "tcp-first", speed, "up") in rows:
         w(f"qbnet's first run after it linked (JIT cold, not in the medians): "
           f"{cell(('usb', 'tcp-first', speed, 'up'), 1)} MB/s board to host, "

@@ -4,7 +4,8 @@
 # figures. Throughput: iperf3 single stream, upload (board to host) and
 # download, at MTU 1500 and 65520, REPEAT runs each (median and spread).
 # Latency: 1-byte TCP request/response and HTTP/1.0 connection setup. Scale: 10 000 idle TCP flows.
-# USB: bare bulk vs TCP through the stack, in the USB test VM.
+# USB: bare bulk, TCP through the stack and the kernel's NCM as the anchor,
+# with CPU per GB, in the USB test VM at high and super speed (USB_SPEEDS).
 # Every server listens on this host's loopback; every client is in a
 # namespace these scripts create. Usage: bench/bench.sh [section...]
 # Parallel: download goodput with 8 streams against one, qbnet and pasta.
@@ -260,11 +261,15 @@ section_scale() {
 # ---- USB ---------------------------------------------------------------------------
 
 section_usb() {
-	local out=$QB_WORK/usbvm
-	mkdir -p "$out"
-	QB_USBVM_OUT=$out "$QB_ROOT/tests/usbvm/run.sh" --timeout 900 "$QB_ROOT/bench/usb-vm-bench.sh" ||
-		{ qb_log "USB bench failed"; return; }
-	cat "$out/results.tsv" >> "$RESULTS"
+	local speed out
+	for speed in ${USB_SPEEDS:-high super}; do
+		out=$QB_WORK/usbvm-$speed
+		mkdir -p "$out"
+		# Two UDCs: qbnet's gadget on the first, the kernel NCM anchor on the second.
+		QB_USBVM_OUT=$out "$QB_ROOT/tests/usbvm/run.sh" --speed "$speed" --udcs 2 --timeout 1500 \
+			"$QB_ROOT/bench/usb-vm-bench.sh" || { qb_log "USB bench ($speed) failed"; continue; }
+		cat "$out/results.tsv" >> "$RESULTS"
+	done
 }
 
 qb_log "benchmark: $SECS s per run, $REPEAT runs, MTUs ${MTUS[*]}; results in $RESULTS"

@@ -170,19 +170,58 @@ usb = sorted({(k[2]) for k in rows if k[0] == "usb"})
 for speed in usb:
     w(f"## USB path ({speed} speed, in the QEMU test VM, single-threaded TCG)")
     w("")
-    w("The bare transport (`qbnet link-test`: bundles of filler, no NAT, no TCP) against")
-    w("TCP goodput through the whole stack (iperf3 from the board's TUN to a server")
-    w("behind qbnet), in the same VM run. The VM emulates its CPU, so both are far below")
-    w("real hardware, and TCP through the stack is bound by that CPU (profile below).")
+    w("In one VM boot with two UDCs: the bare transport (`qbnet link-test`: bundles of")
+    w("filler, no NAT, no TCP), TCP goodput through the whole stack (iperf3 from the")
+    w("board's namespace to a server behind qbnet, after a first run each way that is")
+    w("kept apart: the JIT is cold) and the anchor, the kernel's own USB network")
+    w("function (f_ncm gadget on the second UDC, cdc_ncm host, iperf3 between the same")
+    w("two namespaces, MTU 1500 and the kernel's defaults), taking turns with qbnet")
+    w("run by run. The VM emulates its CPU, so every figure is CPU-bound: qbnet / NCM")
+    w("compares what the two stacks cost per byte.")
     w("")
-    w("| direction | bare bulk MB/s | TCP through qbnet MB/s | TCP / bare |")
-    w("|---|---|---|---|")
+    w("| direction | bare bulk MB/s | TCP through qbnet MB/s | kernel NCM TCP MB/s | qbnet / NCM | TCP / bare |")
+    w("|---|---|---|---|---|---|")
     for d, name in (("up", "board to host"), ("down", "host to board")):
         raw = med(("usb", "raw", speed, d))
         tcp = med(("usb", "tcp", speed, d))
+        ncm = med(("usb", "ncm", speed, d))
         w(f"| {name} | {cell(('usb', 'raw', speed, d), 1)} | {cell(('usb', 'tcp', speed, d), 1)} | "
+          f"{cell(('usb', 'ncm', speed, d), 1)} | {ratio(tcp, ncm)} | "
           f"{(f'{100 * tcp / raw:.0f}%' if raw and tcp else 'n/a')} |")
     w("")
+    per_round = []
+    for d, word in (("up", "board to host"), ("down", "host to board")):
+        q, n = by_run.get(("usb", "tcp", speed, d), {}), by_run.get(("usb", "ncm", speed, d), {})
+        shown = ", ".join(f"{q[r] / n[r]:.2f}" for r in sorted(q, key=int) if n.get(r))
+        if shown:
+            per_round.append(f"{word} {shown}")
+    if per_round:
+        w(f"qbnet / NCM round by round (the two take turns in each round): {'; '.join(per_round)}.")
+        w("")
+    if ("usb", "tcp-first", speed, "up") in rows:
+        w(f"qbnet's first run after it linked (JIT cold, not in the medians): "
+          f"{cell(('usb', 'tcp-first', speed, 'up'), 1)} MB/s board to host, "
+          f"{cell(('usb', 'tcp-first', speed, 'down'), 1)} MB/s host to board.")
+        w("")
+    if any(k[0] == "usbcost" and k[2] == speed and k[1] in ("tcp", "ncm") for k in rows):
+        w("CPU seconds per GB moved, in the same runs (median and spread). *VM* is every")
+        w("non-idle tick of the VM's two vCPUs during the run (both TCP ends and iperf3")
+        w("included: the same work for both systems); *softirq* is the part of it in")
+        w("softirq; qbnetd and the JVM are their processes' utime + stime (all threads,")
+        w("their own system calls included). NCM's whole cost is kernel work spread over")
+        w("the VM, so *VM* is the column that compares the two.")
+        w("")
+        w("| system, direction | VM | softirq | qbnetd | qbnet (JVM) |")
+        w("|---|---|---|---|---|")
+        for system, label in (("tcp", "qbnet"), ("ncm", "kernel NCM")):
+            for d, name in (("up", "board to host"), ("down", "host to board")):
+                if ("usbcost", system, speed, f"{d} vm") not in rows:
+                    continue
+                w(f"| {label}, {name} | " + " | ".join(
+                    cell(("usbcost", system, speed, f"{d} {what}"), 1)
+                    if ("usbcost", system, speed, f"{d} {what}") in rows else "–"
+                    for what in ("vm", "softirq", "qbnetd", "jvm")) + " |")
+        w("")
     runs = sorted({k[1] for k in rows if k[0] == "usbcpu" and k[2] == speed})
     if runs:
         w("Where the VM's CPU time went: each process's share of all CPU ticks (both")
@@ -235,6 +274,9 @@ for speed in usb:
         raw, tcp = med(("usb", "raw", speed, d)), med(("usb", "tcp", speed, d))
         judge(f"USB ({speed}) TCP ≥ 85% of bare bulk, {word}", tcp / raw if raw and tcp else None, 0.85,
               f"{100 * tcp / raw:.0f}%" if raw and tcp else "n/a")
+        ncm = med(("usb", "ncm", speed, d))
+        judge(f"USB ({speed}) qbnet TCP ≥ 1.0× kernel NCM, {word}", tcp / ncm if tcp and ncm else None, 1.0,
+              ratio(tcp, ncm))
 per_flow = med(("scale", "qbnet", "-", "RSS per idle flow"))
 heap_flow = med(("scale", "qbnet", "-", "heap per idle flow"))
 if per_flow is not None:

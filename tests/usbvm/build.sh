@@ -8,8 +8,9 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 W=${QB_USBVM_WORK:-/var/tmp/qbnet-usbvm}
 # Modules the VM loads, in this order, each with its dependencies first:
-# usb_f_acm (with u_serial) for the board's ACM console, cdc_acm for the host's side of it.
-WANTED="virtio_pci 9pnet_virtio 9p overlay configfs dummy_hcd libcomposite usb_f_fs usb_f_acm cdc_acm tun veth"
+# usb_f_acm (with u_serial) for the board's ACM console, cdc_acm for the host's side of it;
+# usb_f_ncm and cdc_ncm (usbnet) for the USB benchmark's anchor, the kernel's own NCM.
+WANTED="virtio_pci 9pnet_virtio 9p overlay configfs dummy_hcd libcomposite usb_f_fs usb_f_acm cdc_acm usb_f_ncm cdc_ncm tun veth"
 
 log() { echo "usbvm-build: $*" >&2; }
 die() { log "$*"; exit 1; }

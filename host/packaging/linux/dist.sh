@@ -33,18 +33,18 @@ mkdir -p "$img/bin" "$img/lib" "$OUT/gen/man"
 
 echo "dist: runtime image ($MODULES)"
 "$JAVA_HOME/bin/jlink" --add-modules "$MODULES" --strip-debug --no-header-files --no-man-pages \
-	--compress=zip-6 --generate-cds-archive --output "$img/runtime"
-# The JDK's class-data archive for heaps over 32 GiB (no compressed oops): 14 MiB qbnet never uses.
-rm -f "$img/runtime/lib/server/classes_nocoops.jsa"
+	--compress=zip-6 --output "$img/runtime"
 cp "$JAR" "$img/lib/qbnet.jar"
 install -m 755 "$HERE/qbnet.launcher" "$img/bin/qbnet"
 cp "$HOST/packaging/jvm.options" "$img/lib/jvm.options"
-# A class-data archive of qbnet's own classes, made with the image's JVM: the launcher
-# uses it when present (a start-up measure, doc/DESIGN.md).
-# Dumped with the launcher's options exactly (the JVM turns an archive down when module
-# options or the object header layout differ).
+# Class-data archives, made with the image's JVM and the launcher's options exactly (the JVM
+# turns an archive down when module options or the object header layout differ): the
+# runtime's own (lib/server/classes_coh.jsa with compact headers) and, on top of it, one of
+# qbnet's classes that the launcher uses when present (a start-up measure, doc/DESIGN.md).
+"$img/runtime/bin/java" "@$img/lib/jvm.options" -Xshare:dump -Xlog:cds=off -Xlog:aot=off > /dev/null
 "$img/runtime/bin/java" "@$img/lib/jvm.options" -XX:ArchiveClassesAtExit="$img/lib/qbnet.jsa" -Xlog:cds=off \
 	-Xlog:cds+dynamic=off -jar "$img/lib/qbnet.jar" run --help > /dev/null
+[ -s "$img/lib/qbnet.jsa" ] || die "no class-data archive was written (run the two java commands above with -Xlog:cds)"
 out=$("$img/bin/qbnet" --version 2>&1)
 case $out in "qbnet $version "*) ;; *) die "the image's launcher says: $out" ;; esac
 [ "$(wc -l <<< "$out")" = 1 ] || die "the image's launcher says more than its version: $out"

@@ -277,6 +277,17 @@ for speed in usb:
         ncm = med(("usb", "ncm", speed, d))
         judge(f"USB ({speed}) qbnet TCP ≥ 1.0× kernel NCM, {word}", tcp / ncm if tcp and ncm else None, 1.0,
               ratio(tcp, ncm))
+# issue 15: against the better anchor in every run (the systems take turns within a run)
+for metric, what in (("round trips/s", "round trips"), ("HTTP/1.0 requests/s", "HTTP/1.0 requests")):
+    per_run = [float(x) for x in against_best_anchor(metric).split(", ") if x != "n/a"]
+    judge(f"issue 15: {what} ≥ 1.0× the better of slirp4netns and pasta, every run",
+          min(per_run) if per_run else None, 1.0, f"worst run {min(per_run):.2f}×" if per_run else "n/a")
+q, a = med(("throughput", "qbnet", "65520", "down")), med(("throughput", "pasta", "65520", "down"))
+judge("issue 15: qbnet ≥ 1.2× pasta downstream, MTU 65520", q / a if q and a else None, 1.2, ratio(q, a))
+for metric, limit in (("RSS idle", 64), ("RSS with 10000 idle flows", 100)):
+    v = med(("scale", "qbnet", "-", metric))
+    judge(f"issue 15: {metric} ≤ {limit} MiB", None if v is None else limit - v, 0,
+          "n/a" if v is None else f"{v:.0f} MiB")
 per_flow = med(("scale", "qbnet", "-", "RSS per idle flow"))
 heap_flow = med(("scale", "qbnet", "-", "heap per idle flow"))
 if per_flow is not None:

@@ -426,12 +426,13 @@ is not a default a board or a laptop wants); on a real board the hop is
 the USB bus, whose microframe (125 µs at high speed) is larger than this
 whole gap.
 
-On 2026-12-08, in four runs (16 turns) with the systems taking turns after
-a warm-up turn each (one of them the table above; one with the Serial GC),
-qbnet made 0.48–0.75× the better anchor's round trips (8,400–11,800/s
-against slirp4netns' 11,450–21,400 and pasta's 10,350–15,550) and
-0.69–1.35× its HTTP/1.0 connections, below 1.0 in 9 turns of 16
-(4,300–8,250/s against pasta's 4,650–7,600; slirp4netns 800–1,430).
+On 2026-12-08, in five runs (19 turns) with the systems taking turns after
+a warm-up turn each (the last of them the table above; two with the JVM
+options of host/packaging/jvm.options), qbnet made 0.48–0.75× the better
+anchor's round trips (8,400–11,800/s against slirp4netns' 11,450–21,400
+and pasta's 10,350–15,550) and 0.69–1.35× its HTTP/1.0 connections, below
+1.0 in 12 turns of 19 (4,300–8,250/s against pasta's 4,650–7,600;
+slirp4netns 700–1,430).
 
 Connection setup (`bench/profile.sh http`, ab -c 20 against nginx, 7,100
 connections/s): the JVM makes 20 system calls per connection, most inside

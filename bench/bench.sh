@@ -181,10 +181,8 @@ http_turn() {
 	local system=$1 host=$2 run=$3 out
 	shift 3
 	out=$("$@" ab -q -n 2000 -c 20 "http://$host:$HTTP_PORT/" 2>&1)
-	local rps failed
-	rps=$(sed -n 's/^Requests per second: *\([0-9.]*\).*/\1/p' <<< "$out")
-	failed=$(sed -n 's/^Failed requests: *\([0-9]*\).*/\1/p' <<< "$out")
-	[ -n "$rps" ] && [ "$failed" = 0 ] || { qb_log "$system ab run $run failed: $(tail -n 2 <<< "$out")"; return; }
+	local rps
+	rps=$(ab_rate <<< "$out") || { qb_log "$system ab run $run failed: $(tail -n 2 <<< "$out")"; return; }
 	[ "$run" = 0 ] && return
 	record latency "$system" - "HTTP/1.0 requests/s" "$run" "$rps" "1/s"
 	qb_log "$system: $rps HTTP/1.0 requests/s"

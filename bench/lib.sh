@@ -25,3 +25,13 @@ qb_nginx_up() {
 	for _ in $(seq 50); do bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null && return 0; sleep 0.1; done
 	qb_die "nginx did not start: $(cat "$dir/error.log" "$dir/stdout.log" 2>/dev/null)"
 }
+
+# ab_rate < AB-OUTPUT: requests/s of a run in which no request failed; nothing and
+# false otherwise (a run with failures measured something else).
+ab_rate() {
+	local out rps failed
+	out=$(cat)
+	rps=$(sed -n 's/^Requests per second: *\([0-9.]*\).*/\1/p' <<< "$out")
+	failed=$(sed -n 's/^Failed requests: *\([0-9]*\).*/\1/p' <<< "$out")
+	[ -n "$rps" ] && [ "$failed" = 0 ] && echo "$rps"
+}

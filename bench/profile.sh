@@ -63,8 +63,7 @@ load() {
 		return
 	fi
 	out=$(qb_board ab -q -t "$1" -n 1000000 -c 20 "http://$GATEWAY_ADDR:$HTTP_PORT/" 2>&1)
-	rps=$(sed -n 's/^Requests per second: *\([0-9.]*\).*/\1/p' <<< "$out")
-	[ -n "$rps" ] || qb_die "ab failed: $(tail -n 3 <<< "$out")"
+	rps=$(ab_rate <<< "$out") || qb_die "ab failed: $(tail -n 3 <<< "$out")"
 	awk -v r="$rps" 'BEGIN { printf "%d %.1f\n", r, 1e6 / r }'
 }
 ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
